@@ -1,0 +1,242 @@
+//! Command-line surface: clap types only, no behaviour.
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "crabbox",
+    version,
+    about = "Warm a box, sync the diff, run the suite.",
+    disable_help_subcommand = false,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Lease (or reuse) a box, sync the checkout, run a command, release.
+    Run(RunArgs),
+    /// Lease a box, wait until SSH is ready and keep it.
+    Warmup(WarmupArgs),
+    /// One-line lease state; --wait blocks until ready.
+    Status(StatusArgs),
+    /// List leases of a provider.
+    List(ListArgs),
+    /// Full key=value record of one lease.
+    Inspect(LeaseJsonArgs),
+    /// Print a ready-to-paste ssh command for a lease.
+    Ssh(LeaseArgs),
+    /// Open an interactive shell on a lease.
+    Connect(LeaseArgs),
+    /// End a lease.
+    #[command(visible_alias = "release")]
+    Stop(LeaseArgs),
+    /// Refresh a lease's idle deadline once.
+    Heartbeat(HeartbeatArgs),
+    /// Non-mutating readiness checks.
+    Doctor(DoctorArgs),
+    /// Built-in providers with their kind and features.
+    Providers(JsonArgs),
+    /// Remove expired leases.
+    Cleanup(CleanupArgs),
+    /// Local claim files.
+    #[command(subcommand)]
+    Claims(ClaimsCommand),
+    /// Inspect configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// Go-style booleans: `--flag`, `--flag=true`, `--flag=false`.
+fn parse_bool(text: &str) -> Result<bool, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!("invalid boolean {text:?} (use true or false)")),
+    }
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ProviderArgs {
+    /// Provider name or alias (default: local).
+    #[arg(long)]
+    pub provider: Option<String>,
+}
+
+/// Flags that shape a new lease.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LeaseCreateArgs {
+    #[command(flatten)]
+    pub provider: ProviderArgs,
+    /// Config profile.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Machine class (tiny|small|standard|fast|large|beast).
+    #[arg(long)]
+    pub class: Option<String>,
+    /// Maximum lease lifetime, e.g. 90m.
+    #[arg(long)]
+    pub ttl: Option<String>,
+    /// Idle time before the lease expires, e.g. 30m.
+    #[arg(long = "idle-timeout")]
+    pub idle_timeout: Option<String>,
+    /// Requested slug for a new lease.
+    #[arg(long)]
+    pub slug: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(trailing_var_arg = true)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub create: LeaseCreateArgs,
+    /// Reuse this lease (ID or slug) instead of creating one.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Claim the lease for this checkout even if another one holds it.
+    #[arg(long)]
+    pub reclaim: bool,
+    /// Keep a newly created lease after the run.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
+    pub keep: Option<bool>,
+    /// Keep a newly created lease when the command fails.
+    #[arg(long = "keep-on-failure")]
+    pub keep_on_failure: bool,
+    /// When to release: success|always|failure|never.
+    #[arg(long = "stop-after")]
+    pub stop_after: Option<String>,
+    /// Skip syncing the checkout.
+    #[arg(long = "no-sync")]
+    pub no_sync: bool,
+    /// Sync and stop without running a command.
+    #[arg(long = "sync-only")]
+    pub sync_only: bool,
+    /// Run the words as one `bash -lc` script.
+    #[arg(long)]
+    pub shell: bool,
+    /// Forward these local env vars too (repeatable, comma lists, PREFIX*).
+    #[arg(long = "allow-env", value_delimiter = ',')]
+    pub allow_env: Vec<String>,
+    /// Print the timing report as JSON on stderr.
+    #[arg(long = "timing-json")]
+    pub timing_json: bool,
+    /// The command to run.
+    #[arg(allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WarmupArgs {
+    #[command(flatten)]
+    pub create: LeaseCreateArgs,
+    /// Keep the lease after warmup (default true).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
+    pub keep: Option<bool>,
+    #[arg(long)]
+    pub reclaim: bool,
+    #[arg(long = "timing-json")]
+    pub timing_json: bool,
+}
+
+/// A lease given as `--id` or the first positional argument.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LeaseArgs {
+    #[arg(long)]
+    pub id: Option<String>,
+    #[command(flatten)]
+    pub provider: ProviderArgs,
+    #[arg(long)]
+    pub reclaim: bool,
+    /// Lease ID or slug.
+    #[arg(value_name = "LEASE")]
+    pub lease: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LeaseJsonArgs {
+    #[command(flatten)]
+    pub lease: LeaseArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub lease: LeaseArgs,
+    #[arg(long)]
+    pub json: bool,
+    /// Block until the lease is ready.
+    #[arg(long)]
+    pub wait: bool,
+    /// Give up waiting after this long.
+    #[arg(long = "wait-timeout", default_value = "5m")]
+    pub wait_timeout: String,
+}
+
+#[derive(Debug, Args)]
+pub struct HeartbeatArgs {
+    #[command(flatten)]
+    pub lease: LeaseArgs,
+    /// Replace the idle timeout.
+    #[arg(long = "idle-timeout")]
+    pub idle_timeout: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub provider: ProviderArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub provider: ProviderArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    #[command(flatten)]
+    pub provider: ProviderArgs,
+    /// Only report what would be removed.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClaimsCommand {
+    /// Dump local claim files without asking any provider.
+    List(JsonArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the user config file path.
+    Path,
+    /// Print the effective configuration and where each value came from.
+    Show(ConfigShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigShowArgs {
+    #[command(flatten)]
+    pub provider: ProviderArgs,
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,14 @@
+//! Local lease claims: which repository on this machine uses which lease.
+
+mod claim;
+mod listing;
+mod store;
+
+#[cfg(test)]
+mod tests;
+
+pub use claim::Claim;
+pub use listing::{
+    listing_json, listing_json_string, listing_text, ClaimListing, ClaimProblem, ProblemCode,
+};
+pub use store::{ClaimError, ClaimStore};

@@ -1,0 +1,22 @@
+//! Core building blocks shared by every Crabbox crate: identifiers, slugs, local
+//! paths, durations, timestamps and the local claim store.
+
+pub mod claims;
+pub mod duration;
+pub mod id;
+pub mod paths;
+pub mod slug;
+pub mod time;
+
+pub use claims::{
+    listing_json, listing_json_string, listing_text, Claim, ClaimError, ClaimListing, ClaimProblem,
+    ClaimStore, ProblemCode,
+};
+pub use duration::{format_duration, parse_duration, DurationError};
+pub use id::{is_safe_file_stem, InvalidId, LeaseId, RunId};
+pub use paths::{ensure_private_dir, Paths};
+pub use slug::{
+    allocate_slug, fnv1a32, normalize_slug, slug_for_lease, validate_requested_slug, SlugError,
+    ADJECTIVES, MAX_SLUG_LEN, NOUNS,
+};
+pub use time::{format_rfc3339, now_unix, parse_rfc3339};

@@ -1,0 +1,16 @@
+//! Providers: where leases come from. A small required trait plus optional
+//! capabilities, and a registry that resolves names and aliases.
+
+mod lease;
+pub mod local;
+mod provider;
+mod registry;
+mod spec;
+
+pub use lease::{Lease, LeaseState};
+pub use provider::{
+    AcquireRequest, CleanupDecision, Doctor, DoctorCheck, Provider, ProviderError, Reaper,
+    Released,
+};
+pub use registry::{canonical_name, create, specs, UnknownProvider};
+pub use spec::{Feature, ProviderKind, ProviderSpec};

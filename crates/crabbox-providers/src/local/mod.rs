@@ -1,0 +1,380 @@
+//! The `local` provider: each lease is a private sshd on 127.0.0.1 with its own
+//! host key, the lease key as its only authorized key, and a work root inside the
+//! lease directory. No account anywhere is needed, which makes it the default.
+
+mod processes;
+mod record;
+mod sshd;
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use crabbox_core::{ensure_private_dir, is_safe_file_stem, now_unix, Paths};
+
+use crate::{
+    AcquireRequest, CleanupDecision, Doctor, DoctorCheck, Feature, Lease, LeaseState, Provider,
+    ProviderError, ProviderKind, ProviderSpec, Reaper, Released,
+};
+use record::LocalRecord;
+pub use record::resource_name;
+use sshd::LeaseFiles;
+
+pub static LOCAL_SPEC: ProviderSpec = ProviderSpec {
+    name: "local",
+    aliases: &["localhost"],
+    kind: ProviderKind::SshLease,
+    features: &[Feature::Ssh, Feature::CrabboxSync, Feature::Cleanup],
+    targets: &["linux"],
+    coordinator: true,
+    description: "a private sshd on 127.0.0.1 per lease; no account needed",
+};
+
+/// Lease directories without a readable record are removed by the sweep once they
+/// are this old (an acquire that died half-way).
+const INCOMPLETE_GRACE_SECS: i64 = 600;
+
+pub struct LocalProvider {
+    root: PathBuf,
+}
+
+impl LocalProvider {
+    pub fn new(paths: &Paths) -> LocalProvider {
+        LocalProvider {
+            root: paths.local_leases_dir(),
+        }
+    }
+
+    fn files(&self, lease_id: &str) -> Result<LeaseFiles, ProviderError> {
+        if !is_safe_file_stem(lease_id) {
+            return Err(ProviderError::Failed {
+                message: format!("invalid lease id {lease_id:?}"),
+            });
+        }
+        Ok(LeaseFiles::new(self.root.join(lease_id)))
+    }
+
+    fn not_found(&self, lease_id: &str) -> ProviderError {
+        ProviderError::NotFound {
+            lease: lease_id.to_string(),
+            provider: "local".into(),
+            hint: Some(format!(
+                "its lease directory {} is gone; start a new lease with `crabbox warmup`",
+                self.root.join(lease_id).display()
+            )),
+        }
+    }
+
+    fn read(&self, lease_id: &str) -> Result<(LeaseFiles, LocalRecord), ProviderError> {
+        let files = self.files(lease_id)?;
+        if !files.record().is_file() {
+            return Err(self.not_found(lease_id));
+        }
+        let record = LocalRecord::read(&files.record())?;
+        Ok((files, record))
+    }
+
+    fn start_sshd(&self, files: &LeaseFiles, record: &mut LocalRecord) -> Result<(), ProviderError> {
+        let sshd = crabbox_ssh::find_tool("sshd")?;
+        let mut last_error = None;
+        for attempt in 0..5 {
+            // Keep the recorded port on restart so existing known_hosts entries and
+            // printed ssh commands stay valid; pick a new one if it is taken.
+            let port = if attempt == 0 && record.port != 0 {
+                record.port
+            } else {
+                sshd::free_port()?
+            };
+            sshd::write_config(files, port, &record.user)?;
+            match sshd::start(files, &sshd) {
+                Ok(pid) => {
+                    record.port = port;
+                    record.sshd_pid = pid;
+                    return Ok(());
+                }
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.expect("at least one attempt"))
+    }
+
+    fn delete(&self, files: &LeaseFiles, pid: Option<i32>) -> Result<(), ProviderError> {
+        processes::kill_lease_processes(pid, &files.dir);
+        match std::fs::remove_dir_all(&files.dir) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(ProviderError::io(
+                format!("remove {}", files.dir.display()),
+                error,
+            )),
+        }
+    }
+
+    fn create(&self, request: &AcquireRequest, files: &LeaseFiles) -> Result<Lease, ProviderError> {
+        let host_key = crabbox_ssh::ensure_key_named(
+            &files.dir,
+            "ssh_host_ed25519_key",
+            &format!("crabbox-local-host {}", request.lease_id),
+        )?;
+        let host_key = host_key
+            .public_key_text()
+            .map_err(|error| ProviderError::io("read the local host key", error))?;
+        sshd::write_private(
+            &files.authorized_keys(),
+            &format!("{}\n", request.public_key.trim()),
+        )?;
+        std::fs::create_dir_all(files.work_root())
+            .map_err(|error| ProviderError::io("create the local work root", error))?;
+        let now = now_unix();
+        let mut record = LocalRecord {
+            lease_id: request.lease_id.clone(),
+            slug: request.slug.clone(),
+            state: LeaseState::Leased,
+            user: current_user(),
+            port: 0,
+            sshd_pid: 0,
+            host_key: host_key_body(&host_key),
+            work_root: files.work_root().display().to_string(),
+            created_at: now,
+            last_touched_at: now,
+            idle_timeout_seconds: request.idle_timeout_secs,
+            ttl_seconds: request.ttl_secs,
+            keep: request.keep,
+            class: request.class.clone(),
+            profile: request.profile.clone(),
+            pond: request.pond.clone(),
+        };
+        self.start_sshd(files, &mut record)?;
+        record.write(&files.record())?;
+        Ok(record.to_lease())
+    }
+}
+
+/// `<type> <base64>` without the comment.
+fn host_key_body(public_key: &str) -> String {
+    public_key
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The login name of the effective user: the runner's ssh user for local leases.
+pub fn current_user() -> String {
+    let uid = rustix::process::geteuid().as_raw();
+    if let Ok(passwd) = std::fs::read_to_string("/etc/passwd") {
+        for line in passwd.lines() {
+            let fields: Vec<&str> = line.split(':').collect();
+            if fields.len() > 2 && fields[2] == uid.to_string() {
+                return fields[0].to_string();
+            }
+        }
+    }
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| if uid == 0 { "root".into() } else { uid.to_string() })
+}
+
+#[async_trait]
+impl Provider for LocalProvider {
+    fn spec(&self) -> &'static ProviderSpec {
+        &LOCAL_SPEC
+    }
+
+    async fn acquire(&self, request: &AcquireRequest) -> Result<Lease, ProviderError> {
+        crabbox_ssh::find_tool("sshd")?;
+        let files = self.files(&request.lease_id)?;
+        ensure_private_dir(&self.root)
+            .map_err(|error| ProviderError::io(format!("create {}", self.root.display()), error))?;
+        std::fs::create_dir(&files.dir)
+            .map_err(|error| ProviderError::io(format!("create {}", files.dir.display()), error))?;
+        match self.create(request, &files) {
+            Ok(lease) => Ok(lease),
+            Err(error) => {
+                // Roll back: no half-made lease and no stray sshd.
+                let _ = self.delete(&files, sshd::read_pid(&files));
+                Err(error)
+            }
+        }
+    }
+
+    async fn resolve(&self, lease_id: &str) -> Result<Lease, ProviderError> {
+        let (files, mut record) = self.read(lease_id)?;
+        if record.to_lease().is_expired(now_unix()) {
+            self.delete(&files, Some(record.sshd_pid))?;
+            return Err(ProviderError::Expired {
+                lease: lease_id.to_string(),
+            });
+        }
+        if !sshd::is_running(&files, record.sshd_pid) {
+            // The machine rebooted or someone killed sshd: bring the lease back.
+            self.start_sshd(&files, &mut record)?;
+            record.write(&files.record())?;
+        }
+        Ok(record.to_lease())
+    }
+
+    async fn touch(
+        &self,
+        lease_id: &str,
+        state: Option<LeaseState>,
+        idle_timeout_secs: Option<i64>,
+    ) -> Result<Lease, ProviderError> {
+        let (files, mut record) = self.read(lease_id)?;
+        record.last_touched_at = now_unix();
+        if let Some(state) = state {
+            record.state = state;
+        }
+        if let Some(idle) = idle_timeout_secs {
+            record.idle_timeout_seconds = idle;
+        }
+        record.write(&files.record())?;
+        Ok(record.to_lease())
+    }
+
+    async fn release(&self, lease_id: &str) -> Result<Released, ProviderError> {
+        let files = self.files(lease_id)?;
+        let existed = files.dir.exists();
+        let pid = LocalRecord::read(&files.record())
+            .ok()
+            .map(|record| record.sshd_pid)
+            .or_else(|| sshd::read_pid(&files));
+        // Also ends an orphaned sshd whose directory was deleted behind our back.
+        self.delete(&files, pid)?;
+        Ok(if existed {
+            Released::Deleted
+        } else {
+            Released::AlreadyGone
+        })
+    }
+
+    async fn list(&self) -> Result<Vec<Lease>, ProviderError> {
+        Ok(self.records().into_iter().map(|(_, record)| record.to_lease()).collect())
+    }
+
+    fn ready_check(&self, lease: &Lease) -> Option<String> {
+        Some(format!(
+            "test -d {}",
+            crabbox_ssh::shell_quote(&lease.work_root)
+        ))
+    }
+
+    fn doctor(&self) -> Option<&dyn Doctor> {
+        Some(self)
+    }
+
+    fn reaper(&self) -> Option<&dyn Reaper> {
+        Some(self)
+    }
+}
+
+impl LocalProvider {
+    fn lease_dirs(&self) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return Vec::new();
+        };
+        let mut dirs: Vec<PathBuf> = entries
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.is_dir())
+            .collect();
+        dirs.sort();
+        dirs
+    }
+
+    fn records(&self) -> Vec<(PathBuf, LocalRecord)> {
+        self.lease_dirs()
+            .into_iter()
+            .filter_map(|dir| {
+                let record = LocalRecord::read(&dir.join("lease.json")).ok()?;
+                Some((dir, record))
+            })
+            .collect()
+    }
+}
+
+impl Reaper for LocalProvider {
+    fn reap(&self, now: i64, dry_run: bool) -> Result<Vec<CleanupDecision>, ProviderError> {
+        let mut decisions = Vec::new();
+        for dir in self.lease_dirs() {
+            let name = dir_name(&dir);
+            let files = LeaseFiles::new(dir.clone());
+            let decision = match LocalRecord::read(&files.record()) {
+                Ok(record) => {
+                    let lease = record.to_lease();
+                    CleanupDecision {
+                        lease_id: record.lease_id.clone(),
+                        name: lease.name.clone(),
+                        delete: lease.is_expired(now),
+                        reason: if lease.is_expired(now) {
+                            "expired".into()
+                        } else {
+                            format!("active expires_at={}", lease.expires_at())
+                        },
+                    }
+                }
+                Err(_) => {
+                    let age = modified_age(&dir, now);
+                    CleanupDecision {
+                        lease_id: name.clone(),
+                        name: name.clone(),
+                        delete: age >= INCOMPLETE_GRACE_SECS,
+                        reason: "incomplete lease directory".into(),
+                    }
+                }
+            };
+            if decision.delete && !dry_run {
+                self.delete(&files, sshd::read_pid(&files))?;
+            }
+            decisions.push(decision);
+        }
+        Ok(decisions)
+    }
+}
+
+fn dir_name(dir: &Path) -> String {
+    dir.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn modified_age(dir: &Path, now: i64) -> i64 {
+    std::fs::metadata(dir)
+        .and_then(|meta| meta.modified())
+        .ok()
+        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|since| now - since.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Doctor for LocalProvider {
+    fn checks(&self) -> Vec<DoctorCheck> {
+        let mut checks = Vec::new();
+        for tool in ["sshd", "ssh-keygen"] {
+            checks.push(match crabbox_ssh::find_tool(tool) {
+                Ok(path) => DoctorCheck {
+                    status: "ok",
+                    check: tool.into(),
+                    message: format!("path={}", path.display()),
+                    hint: None,
+                },
+                Err(missing) => DoctorCheck {
+                    status: "missing",
+                    check: tool.into(),
+                    message: missing.to_string(),
+                    hint: Some(missing.hint()),
+                },
+            });
+        }
+        let leases = self.records().len();
+        checks.push(DoctorCheck {
+            status: "ok",
+            check: "provider".into(),
+            message: format!(
+                "provider=local root={} leases={leases} mutation=false",
+                self.root.display()
+            ),
+            hint: None,
+        });
+        checks
+    }
+}

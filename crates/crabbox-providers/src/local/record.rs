@@ -1,0 +1,137 @@
+//! `lease.json`: what the local provider remembers about one lease.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Lease, LeaseState, ProviderError};
+
+/// The persisted state of a local lease, written atomically.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalRecord {
+    #[serde(rename = "leaseID")]
+    pub lease_id: String,
+    pub slug: String,
+    pub state: LeaseState,
+    pub user: String,
+    pub port: u16,
+    #[serde(default)]
+    pub sshd_pid: i32,
+    pub host_key: String,
+    pub work_root: String,
+    pub created_at: i64,
+    pub last_touched_at: i64,
+    pub idle_timeout_seconds: i64,
+    pub ttl_seconds: i64,
+    pub keep: bool,
+    #[serde(default)]
+    pub class: String,
+    #[serde(default)]
+    pub profile: String,
+    #[serde(default)]
+    pub pond: String,
+}
+
+impl LocalRecord {
+    pub fn read(path: &Path) -> Result<LocalRecord, ProviderError> {
+        let text = std::fs::read(path)
+            .map_err(|error| ProviderError::io(format!("read {}", path.display()), error))?;
+        serde_json::from_slice(&text).map_err(|error| ProviderError::Failed {
+            message: format!("corrupt local lease record {}: {error}", path.display()),
+        })
+    }
+
+    pub fn write(&self, path: &Path) -> Result<(), ProviderError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let failed = |error| ProviderError::io(format!("write {}", path.display()), error);
+        let temporary = path.with_extension(format!(
+            "tmp{}",
+            rustix::process::getpid().as_raw_nonzero()
+        ));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temporary)
+            .map_err(failed)?;
+        let mut text = serde_json::to_vec_pretty(self).expect("record serializes");
+        text.push(b'\n');
+        file.write_all(&text).map_err(failed)?;
+        file.sync_all().map_err(failed)?;
+        std::fs::rename(&temporary, path).map_err(failed)
+    }
+
+    pub fn to_lease(&self) -> Lease {
+        let mut labels = BTreeMap::new();
+        let expires_at = (self.created_at + self.ttl_seconds)
+            .min(self.last_touched_at + self.idle_timeout_seconds);
+        for (key, value) in [
+            ("crabbox", "true".to_string()),
+            ("created_by", "crabbox".to_string()),
+            ("provider", "local".to_string()),
+            ("lease", self.lease_id.clone()),
+            ("slug", self.slug.clone()),
+            ("keep", self.keep.to_string()),
+            ("class", self.class.clone()),
+            ("profile", self.profile.clone()),
+            ("target", "linux".to_string()),
+            ("server_type", "local".to_string()),
+            ("state", self.state.as_str().to_string()),
+            ("created_at", self.created_at.to_string()),
+            ("last_touched_at", self.last_touched_at.to_string()),
+            (
+                "idle_timeout",
+                crabbox_core::format_duration(std::time::Duration::from_secs(
+                    self.idle_timeout_seconds.max(0) as u64,
+                )),
+            ),
+            ("idle_timeout_secs", self.idle_timeout_seconds.to_string()),
+            ("ttl_secs", self.ttl_seconds.to_string()),
+            ("expires_at", expires_at.to_string()),
+            ("work_root", self.work_root.clone()),
+        ] {
+            if !value.is_empty() {
+                labels.insert(key.to_string(), value);
+            }
+        }
+        if !self.pond.is_empty() {
+            labels.insert("pond".into(), self.pond.clone());
+        }
+        Lease {
+            id: self.lease_id.clone(),
+            slug: self.slug.clone(),
+            provider: "local".into(),
+            state: self.state,
+            server_id: self.sshd_pid.to_string(),
+            name: resource_name(&self.lease_id, &self.slug),
+            server_type: "local".into(),
+            host: "127.0.0.1".into(),
+            user: self.user.clone(),
+            port: self.port,
+            fallback_ports: Vec::new(),
+            work_root: self.work_root.clone(),
+            host_key: Some(self.host_key.clone()),
+            created_at: self.created_at,
+            last_touched_at: self.last_touched_at,
+            idle_timeout_secs: self.idle_timeout_seconds,
+            ttl_secs: self.ttl_seconds,
+            keep: self.keep,
+            pond: self.pond.clone(),
+            labels,
+        }
+    }
+}
+
+/// `crabbox-<slug>-<8 hex of fnv1a32(lease)>`.
+pub fn resource_name(lease_id: &str, slug: &str) -> String {
+    let hash = crabbox_core::fnv1a32(lease_id.as_bytes());
+    if slug.is_empty() {
+        format!("crabbox-cbx-{hash:08x}")
+    } else {
+        format!("crabbox-{slug}-{hash:08x}")
+    }
+}

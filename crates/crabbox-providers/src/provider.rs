@@ -1,0 +1,163 @@
+//! The provider trait, its requests and errors, and the optional capabilities.
+
+use async_trait::async_trait;
+
+use crate::{Lease, LeaseState, ProviderSpec};
+
+/// What the CLI asks for when it creates a lease.
+#[derive(Debug, Clone)]
+pub struct AcquireRequest {
+    pub lease_id: String,
+    pub slug: String,
+    /// The per-lease client public key (`ssh-ed25519 AAAA… comment`).
+    pub public_key: String,
+    pub ttl_secs: i64,
+    pub idle_timeout_secs: i64,
+    pub keep: bool,
+    pub class: String,
+    pub profile: String,
+    pub pond: String,
+}
+
+/// Outcome of a release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Released {
+    /// The machine was stopped and its resources removed.
+    Deleted,
+    /// Nothing was there any more.
+    AlreadyGone,
+}
+
+/// Provider failures, each with a stable class the CLI maps to an exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("lease {lease} not found (provider {provider})")]
+    NotFound {
+        lease: String,
+        provider: String,
+        hint: Option<String>,
+    },
+    #[error("lease {lease} has expired")]
+    Expired { lease: String },
+    /// A missing tool or other local prerequisite.
+    #[error("{message}")]
+    Prerequisite { message: String, hint: String },
+    #[error("{message}")]
+    Failed { message: String },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ProviderError {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> ProviderError {
+        ProviderError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ProviderError::NotFound { hint, .. } => hint.clone(),
+            ProviderError::Prerequisite { hint, .. } => Some(hint.clone()),
+            ProviderError::Expired { .. } => {
+                Some("start a new lease with `crabbox warmup`".to_string())
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<crabbox_ssh::MissingTool> for ProviderError {
+    fn from(missing: crabbox_ssh::MissingTool) -> ProviderError {
+        ProviderError::Prerequisite {
+            hint: missing.hint(),
+            message: missing.to_string(),
+        }
+    }
+}
+
+impl From<crabbox_ssh::SshError> for ProviderError {
+    fn from(error: crabbox_ssh::SshError) -> ProviderError {
+        match error {
+            crabbox_ssh::SshError::MissingTool(missing) => missing.into(),
+            other => ProviderError::Failed {
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+/// One doctor check result.
+#[derive(Debug, Clone)]
+pub struct DoctorCheck {
+    /// `ok`, `warning`, `failed`, `missing` or `skip`.
+    pub status: &'static str,
+    pub check: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+/// Read-only readiness checks of a provider.
+pub trait Doctor {
+    fn checks(&self) -> Vec<DoctorCheck>;
+}
+
+/// A decision the cleanup sweep made about one lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleanupDecision {
+    pub lease_id: String,
+    pub name: String,
+    pub delete: bool,
+    pub reason: String,
+}
+
+/// Providers whose expired leases the CLI can sweep.
+pub trait Reaper {
+    /// Deletes (or with `dry_run` only reports) expired leases.
+    fn reap(&self, now: i64, dry_run: bool) -> Result<Vec<CleanupDecision>, ProviderError>;
+}
+
+/// The required surface of every provider.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    fn spec(&self) -> &'static ProviderSpec;
+
+    /// Creates a machine for the request and returns it once its SSH endpoint exists
+    /// (readiness is the caller's job).
+    async fn acquire(&self, request: &AcquireRequest) -> Result<Lease, ProviderError>;
+
+    /// Looks an existing lease up by its canonical ID.
+    async fn resolve(&self, lease_id: &str) -> Result<Lease, ProviderError>;
+
+    /// Resets the idle clock, optionally records a state and a new idle timeout.
+    async fn touch(
+        &self,
+        lease_id: &str,
+        state: Option<LeaseState>,
+        idle_timeout_secs: Option<i64>,
+    ) -> Result<Lease, ProviderError>;
+
+    /// Ends a lease.
+    async fn release(&self, lease_id: &str) -> Result<Released, ProviderError>;
+
+    /// Every lease this provider knows about.
+    async fn list(&self) -> Result<Vec<Lease>, ProviderError>;
+
+    /// Remote command proving the machine is usable, run after `true` succeeds.
+    fn ready_check(&self, _lease: &Lease) -> Option<String> {
+        None
+    }
+
+    fn doctor(&self) -> Option<&dyn Doctor> {
+        None
+    }
+
+    fn reaper(&self) -> Option<&dyn Reaper> {
+        None
+    }
+}

@@ -1,0 +1,204 @@
+//! Builds the POSIX command string a runner's shell executes for `crabbox run`.
+//!
+//! The user's command runs in its own process group (bash job control) so that an
+//! interrupt can kill the whole tree on the runner, not only the local `ssh`.
+
+/// Quotes one word for a POSIX shell: `'` becomes `'\''`.
+pub fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(&b))
+    {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+const SHELL_OPERATORS: [&str; 9] = ["&&", "||", ";", "|", ">", ">>", "<", "2>", "2>>"];
+
+/// True when argv should be interpreted by a remote shell rather than sent as words:
+/// a single word with shell syntax, a leading `NAME=value` assignment, or a bare
+/// control operator anywhere.
+pub fn needs_shell(argv: &[String]) -> bool {
+    if argv.len() == 1 {
+        return argv[0]
+            .chars()
+            .any(|c| " \t\r\n&|;<>*$`()".contains(c));
+    }
+    if argv.len() > 1 && is_assignment(&argv[0]) {
+        return true;
+    }
+    argv.iter().any(|word| SHELL_OPERATORS.contains(&word.as_str()))
+}
+
+fn is_assignment(word: &str) -> bool {
+    match word.split_once('=') {
+        Some((name, _)) => is_env_name(name),
+        None => false,
+    }
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]*`
+pub fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// How the user's words become a script for `bash -lc`.
+fn shell_script(argv: &[String]) -> String {
+    if argv.len() == 1 {
+        return argv[0].clone();
+    }
+    let mut leading_assignments = true;
+    argv.iter()
+        .map(|word| {
+            if SHELL_OPERATORS.contains(&word.as_str()) {
+                leading_assignments = true;
+                return word.clone();
+            }
+            if leading_assignments && is_assignment(word) {
+                let (name, value) = word.split_once('=').unwrap_or((word, ""));
+                return format!("{name}={}", shell_quote(value));
+            }
+            leading_assignments = false;
+            shell_quote(word)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Everything needed to run one user command on a runner.
+#[derive(Debug, Clone)]
+pub struct RemoteCommand {
+    pub workdir: String,
+    pub argv: Vec<String>,
+    /// Force `bash -lc '<joined words>'`.
+    pub shell: bool,
+    /// Ordered `NAME=value` pairs exported to the command.
+    pub env: Vec<(String, String)>,
+    /// Where the runner records the command's process group for cancellation.
+    pub pid_file: String,
+}
+
+impl RemoteCommand {
+    /// The single string handed to `ssh`.
+    pub fn render(&self) -> String {
+        let workdir = shell_quote(&self.workdir);
+        let inner = if self.shell || needs_shell(&self.argv) {
+            let script = if self.shell {
+                self.argv.join(" ")
+            } else {
+                shell_script(&self.argv)
+            };
+            format!(
+                "bash -lc {}",
+                shell_quote(&format!("cd {workdir} && {script}"))
+            )
+        } else {
+            let words: Vec<String> = self.argv.iter().map(|w| shell_quote(w)).collect();
+            format!(
+                "bash -lc {} bash {}",
+                shell_quote(&format!("cd {workdir} && exec \"$@\"")),
+                words.join(" ")
+            )
+        };
+        let pid_file = shell_quote(&self.pid_file);
+        // `set -m` gives the background job its own process group whose id is the
+        // recorded pid; `set +m` avoids job-status chatter on stderr.
+        let supervisor = format!(
+            "set -m; {inner} & p=$!; set +m; printf %s \"$p\" > {pid_file}; wait \"$p\"; s=$?; rm -f {pid_file}; exit \"$s\""
+        );
+        let assignments: String = self
+            .env
+            .iter()
+            .filter(|(name, _)| is_env_name(name))
+            .map(|(name, value)| format!("{name}={} ", shell_quote(value)))
+            .collect();
+        let pid_dir = match self.pid_file.rsplit_once('/') {
+            Some((dir, _)) if !dir.is_empty() => format!("mkdir -p {} && ", shell_quote(dir)),
+            _ => String::new(),
+        };
+        format!(
+            "{pid_dir}cd {workdir} && {assignments}exec bash -c {}",
+            shell_quote(&supervisor)
+        )
+    }
+}
+
+/// The command that ends a running user command's process group: TERM, a short
+/// grace period, then KILL.
+pub fn kill_command(pid_file: &str) -> String {
+    let pid_file = shell_quote(pid_file);
+    format!(
+        "p=$(cat {pid_file} 2>/dev/null) || exit 0; [ -n \"$p\" ] || exit 0; \
+         kill -TERM -- -\"$p\" 2>/dev/null; i=0; \
+         while kill -0 -- -\"$p\" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; \
+         kill -KILL -- -\"$p\" 2>/dev/null; rm -f {pid_file}; exit 0"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn quoting_table() {
+        let cases = [
+            ("plain", "plain"),
+            ("", "''"),
+            ("two words", "'two words'"),
+            ("it's", r"'it'\''s'"),
+            ("$HOME", "'$HOME'"),
+            ("a/b.c-d_e", "a/b.c-d_e"),
+            ("new\nline", "'new\nline'"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(shell_quote(input), expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn shell_detection_table() {
+        let cases: [(&[&str], bool); 9] = [
+            (&["cargo", "test"], false),
+            (&["echo hi"], true),
+            (&["ls|wc"], true),
+            (&["true"], false),
+            (&["FOO=1", "env"], true),
+            (&["echo", "a", "&&", "echo", "b"], true),
+            (&["echo", "a&&b"], false),
+            (&["printf", "%s", "$x"], false),
+            (&["echo", ">", "file"], true),
+        ];
+        for (argv, expected) in cases {
+            assert_eq!(needs_shell(&words(argv)), expected, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn assignments_and_operators_become_a_script() {
+        let script = shell_script(&words(&["FOO=a b", "env", "&&", "echo", "it's"]));
+        assert_eq!(script, r"FOO='a b' env && echo 'it'\''s'");
+    }
+
+    #[test]
+    fn render_exports_env_and_records_the_process_group() {
+        let command = RemoteCommand {
+            workdir: "/w/x".into(),
+            argv: words(&["echo", "hi there"]),
+            shell: false,
+            env: vec![("CI".into(), "1".into()), ("bad-name".into(), "x".into())],
+            pid_file: "/tmp/p/run_1".into(),
+        };
+        let rendered = command.render();
+        assert!(rendered.starts_with("mkdir -p /tmp/p && cd /w/x && CI=1 exec bash -c "));
+        assert!(!rendered.contains("bad-name"));
+        assert!(rendered.contains("set -m"));
+    }
+}
