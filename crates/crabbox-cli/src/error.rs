@@ -89,13 +89,17 @@ impl From<crabbox_providers::UnknownProvider> for CliError {
     }
 }
 
+impl From<crabbox_ssh::MissingTool> for CliError {
+    fn from(missing: crabbox_ssh::MissingTool) -> CliError {
+        CliError::new(ExitCode::Provider, missing.to_string()).with_hint(missing.hint())
+    }
+}
+
 impl From<crabbox_ssh::SshError> for CliError {
     fn from(error: crabbox_ssh::SshError) -> CliError {
         use crabbox_ssh::SshError;
         match error {
-            SshError::MissingTool(missing) => {
-                CliError::new(ExitCode::Provider, missing.to_string()).with_hint(missing.hint())
-            }
+            SshError::MissingTool(missing) => missing.into(),
             SshError::NotReady { .. } => CliError::new(ExitCode::Readiness, error.to_string())
                 .with_hint("check `crabbox doctor` and the lease with `crabbox status`"),
             other => CliError::new(ExitCode::Remote, other.to_string()),

@@ -1,1 +1,66 @@
-fn main() {}
+//! The `crabbox` binary: parse, dispatch, and turn every failure into the
+//! documented exit code.
+
+mod cancel;
+mod cli;
+mod commands;
+mod context;
+mod error;
+mod forward_env;
+mod leases;
+mod printer;
+mod timing;
+
+use clap::{CommandFactory, Parser};
+
+use cli::{ClaimsCommand, Cli, Command, ConfigCommand};
+use context::App;
+use error::CliResult;
+
+fn main() {
+    if std::env::args_os().len() <= 1 {
+        // No command: help on stdout, usage exit code.
+        let _ = Cli::command().print_help();
+        std::process::exit(2);
+    }
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let mut app = App::from_env();
+    let code = match runtime.block_on(dispatch(&mut app, cli.command)) {
+        Ok(code) => code,
+        Err(error) => {
+            app.printer.error_line(format!("error: {}", error.message));
+            if let Some(hint) = &error.hint {
+                app.printer.error_line(format!("hint: {hint}"));
+            }
+            error.code.code()
+        }
+    };
+    // Background tasks (heartbeats, signal listeners) must not delay the exit.
+    runtime.shutdown_background();
+    std::process::exit(code);
+}
+
+async fn dispatch(app: &mut App, command: Command) -> CliResult<i32> {
+    use commands::*;
+    match command {
+        Command::Run(args) => run::run(app, args).await,
+        Command::Warmup(args) => warmup::warmup(app, args).await,
+        Command::Status(args) => status::status(app, args).await,
+        Command::List(args) => status::list(app, args).await,
+        Command::Inspect(args) => status::inspect(app, args).await,
+        Command::Ssh(args) => access::ssh(app, args).await,
+        Command::Connect(args) => access::connect(app, args).await,
+        Command::Stop(args) => stop::stop(app, args).await,
+        Command::Heartbeat(args) => stop::heartbeat(app, args).await,
+        Command::Doctor(args) => doctor::doctor(app, args).await,
+        Command::Providers(args) => info::providers(app, args),
+        Command::Cleanup(args) => cleanup::cleanup(app, args).await,
+        Command::Claims(ClaimsCommand::List(args)) => info::claims_list(app, args),
+        Command::Config(ConfigCommand::Path) => info::config_path(app),
+        Command::Config(ConfigCommand::Show(args)) => info::config_show(app, args),
+    }
+}

@@ -9,8 +9,7 @@ mod spec;
 
 pub use lease::{Lease, LeaseState};
 pub use provider::{
-    AcquireRequest, CleanupDecision, Doctor, DoctorCheck, Provider, ProviderError, Reaper,
-    Released,
+    AcquireRequest, CleanupDecision, Doctor, DoctorCheck, Provider, ProviderError, Reaper, Released,
 };
 pub use registry::{canonical_name, create, specs, UnknownProvider};
 pub use spec::{Feature, ProviderKind, ProviderSpec};

@@ -219,7 +219,11 @@ async fn pump(
         match reader.read(&mut buffer).await {
             Ok(0) | Err(_) => return,
             Ok(read) => {
-                if sender.send((stream, buffer[..read].to_vec())).await.is_err() {
+                if sender
+                    .send((stream, buffer[..read].to_vec()))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }

@@ -13,7 +13,9 @@ pub struct KeyPair {
 
 impl KeyPair {
     pub fn public_key_text(&self) -> std::io::Result<String> {
-        Ok(std::fs::read_to_string(&self.public_key)?.trim().to_string())
+        Ok(std::fs::read_to_string(&self.public_key)?
+            .trim()
+            .to_string())
     }
 }
 

@@ -22,14 +22,13 @@ const SHELL_OPERATORS: [&str; 9] = ["&&", "||", ";", "|", ">", ">>", "<", "2>", 
 /// control operator anywhere.
 pub fn needs_shell(argv: &[String]) -> bool {
     if argv.len() == 1 {
-        return argv[0]
-            .chars()
-            .any(|c| " \t\r\n&|;<>*$`()".contains(c));
+        return argv[0].chars().any(|c| " \t\r\n&|;<>*$`()".contains(c));
     }
     if argv.len() > 1 && is_assignment(&argv[0]) {
         return true;
     }
-    argv.iter().any(|word| SHELL_OPERATORS.contains(&word.as_str()))
+    argv.iter()
+        .any(|word| SHELL_OPERATORS.contains(&word.as_str()))
 }
 
 fn is_assignment(word: &str) -> bool {

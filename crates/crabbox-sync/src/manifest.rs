@@ -36,7 +36,13 @@ pub struct Manifest {
 
 /// `git ls-files --cached --others --exclude-standard -z`, filtered.
 pub fn build_manifest(root: &Path) -> Result<Manifest, SyncError> {
-    let args = ["ls-files", "--cached", "--others", "--exclude-standard", "-z"];
+    let args = [
+        "ls-files",
+        "--cached",
+        "--others",
+        "--exclude-standard",
+        "-z",
+    ];
     let output = Command::new("git")
         .args(args)
         .current_dir(root)
@@ -57,7 +63,10 @@ pub fn build_manifest(root: &Path) -> Result<Manifest, SyncError> {
             continue;
         }
         let path = String::from_utf8_lossy(raw).into_owned();
-        if path.split('/').any(|segment| BUILTIN_EXCLUDES.contains(&segment)) {
+        if path
+            .split('/')
+            .any(|segment| BUILTIN_EXCLUDES.contains(&segment))
+        {
             continue;
         }
         // Deleted-but-tracked files and gitlinks (directories) are not sent.

@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-
 /// The local checkout.
 #[derive(Debug, Clone)]
 pub struct Repo {

@@ -74,10 +74,13 @@ pub async fn send(
     let writer = tokio::spawn(async move {
         let _ = stdin.write_all(&list).await;
     });
-    let output = child.wait_with_output().await.map_err(|source| SyncError::Io {
-        context: "wait for rsync".into(),
-        source,
-    })?;
+    let output = child
+        .wait_with_output()
+        .await
+        .map_err(|source| SyncError::Io {
+            context: "wait for rsync".into(),
+            source,
+        })?;
     let _ = writer.await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {

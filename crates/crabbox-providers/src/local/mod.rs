@@ -15,8 +15,8 @@ use crate::{
     AcquireRequest, CleanupDecision, Doctor, DoctorCheck, Feature, Lease, LeaseState, Provider,
     ProviderError, ProviderKind, ProviderSpec, Reaper, Released,
 };
-use record::LocalRecord;
 pub use record::resource_name;
+use record::LocalRecord;
 use sshd::LeaseFiles;
 
 pub static LOCAL_SPEC: ProviderSpec = ProviderSpec {
@@ -73,7 +73,11 @@ impl LocalProvider {
         Ok((files, record))
     }
 
-    fn start_sshd(&self, files: &LeaseFiles, record: &mut LocalRecord) -> Result<(), ProviderError> {
+    fn start_sshd(
+        &self,
+        files: &LeaseFiles,
+        record: &mut LocalRecord,
+    ) -> Result<(), ProviderError> {
         let sshd = crabbox_ssh::find_tool("sshd")?;
         let mut last_error = None;
         for attempt in 0..5 {
@@ -171,7 +175,13 @@ pub fn current_user() -> String {
     }
     std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| if uid == 0 { "root".into() } else { uid.to_string() })
+        .unwrap_or_else(|_| {
+            if uid == 0 {
+                "root".into()
+            } else {
+                uid.to_string()
+            }
+        })
 }
 
 #[async_trait]
@@ -248,7 +258,11 @@ impl Provider for LocalProvider {
     }
 
     async fn list(&self) -> Result<Vec<Lease>, ProviderError> {
-        Ok(self.records().into_iter().map(|(_, record)| record.to_lease()).collect())
+        Ok(self
+            .records()
+            .into_iter()
+            .map(|(_, record)| record.to_lease())
+            .collect())
     }
 
     fn ready_check(&self, lease: &Lease) -> Option<String> {

@@ -22,7 +22,11 @@ fn snapshot() -> BTreeMap<i32, ProcessInfo> {
         return processes;
     };
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
             continue;
         };
         let dir = entry.path();

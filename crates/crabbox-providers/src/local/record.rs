@@ -47,10 +47,8 @@ impl LocalRecord {
     pub fn write(&self, path: &Path) -> Result<(), ProviderError> {
         use std::os::unix::fs::OpenOptionsExt;
         let failed = |error| ProviderError::io(format!("write {}", path.display()), error);
-        let temporary = path.with_extension(format!(
-            "tmp{}",
-            rustix::process::getpid().as_raw_nonzero()
-        ));
+        let temporary =
+            path.with_extension(format!("tmp{}", rustix::process::getpid().as_raw_nonzero()));
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create(true)

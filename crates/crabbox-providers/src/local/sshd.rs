@@ -122,8 +122,7 @@ pub fn start(files: &LeaseFiles, sshd: &Path) -> Result<i32, ProviderError> {
         let reason = String::from_utf8_lossy(&output.stderr)
             .lines()
             .chain(log.lines())
-            .filter(|line| !line.trim().is_empty())
-            .last()
+            .rfind(|line| !line.trim().is_empty())
             .unwrap_or("no diagnostics")
             .trim()
             .to_string();

@@ -1,0 +1,58 @@
+//! Turning SIGINT and SIGTERM into a cancellation every phase can wait on.
+
+use crabbox_proto::ExitCode;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+
+/// Fires once when the user interrupts; a second signal exits at once.
+#[derive(Clone)]
+pub struct Cancel {
+    receiver: watch::Receiver<Option<ExitCode>>,
+}
+
+impl Cancel {
+    /// Installs the handlers. Must be called inside the runtime.
+    pub fn install() -> Cancel {
+        let (sender, receiver) = watch::channel(None);
+        tokio::spawn(async move {
+            let (Ok(mut interrupt), Ok(mut terminate)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) else {
+                return;
+            };
+            let mut seen = false;
+            loop {
+                let code = tokio::select! {
+                    _ = interrupt.recv() => ExitCode::Interrupted,
+                    _ = terminate.recv() => ExitCode::Terminated,
+                };
+                if seen {
+                    // Cleanup is already under way; a second signal means "now".
+                    std::process::exit(code.code());
+                }
+                seen = true;
+                let _ = sender.send(Some(code));
+            }
+        });
+        Cancel { receiver }
+    }
+
+    /// The signal that fired, if any.
+    pub fn reason(&self) -> Option<ExitCode> {
+        *self.receiver.borrow()
+    }
+
+    /// Completes when a signal arrives.
+    pub async fn cancelled(&self) -> ExitCode {
+        let mut receiver = self.receiver.clone();
+        loop {
+            if let Some(code) = *receiver.borrow_and_update() {
+                return code;
+            }
+            if receiver.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}

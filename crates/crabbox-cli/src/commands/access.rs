@@ -1,0 +1,94 @@
+//! `ssh` (print a working command line) and `connect` (interactive shell).
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use crabbox_providers::LeaseState;
+use crabbox_ssh::{shell_quote, Budget};
+
+use crate::cli::LeaseArgs;
+use crate::context::{provider_flag, App};
+use crate::error::CliResult;
+use crate::leases;
+
+/// Resolves, claims for this checkout and touches the lease (idle timer reset).
+async fn prepare(
+    app: &App,
+    args: &LeaseArgs,
+    usage: &str,
+) -> CliResult<(leases::Resolved, crabbox_ssh::Target)> {
+    let value = leases::lease_value(&args.id, &args.lease, usage)?;
+    let repo = app.repo();
+    let config = app.config(None, provider_flag(&args.provider.provider))?;
+    let resolved = leases::resolve(app, &config, &value).await?;
+    leases::claim(
+        app,
+        &resolved.lease,
+        &repo.root.display().to_string(),
+        args.reclaim,
+    )?;
+    let lease = resolved
+        .provider
+        .touch(&resolved.lease.id, None, None)
+        .await?;
+    let target = leases::target(app, &lease)?;
+    Ok((
+        leases::Resolved {
+            lease,
+            provider: resolved.provider,
+        },
+        target,
+    ))
+}
+
+pub async fn ssh(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
+    let (resolved, target) = prepare(app, &args, "crabbox ssh --id <lease-or-slug>").await?;
+    let ssh = crabbox_ssh::find_tool("ssh")?;
+    let words: Vec<String> = std::iter::once(ssh.display().to_string())
+        .chain(target.base_args(resolved.lease.port, Budget::Default))
+        .chain(std::iter::once(target.destination()))
+        .map(|word| shell_quote(&word))
+        .collect();
+    app.printer.out(words.join(" "));
+    Ok(0)
+}
+
+pub async fn connect(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
+    let (resolved, target) = prepare(app, &args, "crabbox connect --id <lease-or-slug>").await?;
+    let connection = leases::connect(app, resolved.provider.as_ref(), &resolved.lease).await?;
+    let lease = &resolved.lease;
+    let _ = resolved
+        .provider
+        .touch(&lease.id, Some(LeaseState::Running), None)
+        .await;
+    let provider = resolved.provider.clone();
+    let lease_id = lease.id.clone();
+    let interval = Duration::from_secs((lease.idle_timeout_secs / 3).clamp(5, 60) as u64);
+    let heartbeat = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            let _ = provider.touch(&lease_id, None, None).await;
+        }
+    });
+    let status = tokio::process::Command::new(connection.ssh_program())
+        .args(target.base_args(connection.port, Budget::Default))
+        .arg("-t")
+        .arg(target.destination())
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .status()
+        .await
+        .map_err(|error| {
+            crate::error::CliError::new(
+                crabbox_proto::ExitCode::Remote,
+                format!("could not start ssh: {error}"),
+            )
+        })?;
+    heartbeat.abort();
+    let _ = resolved
+        .provider
+        .touch(&lease.id, Some(LeaseState::Ready), None)
+        .await;
+    Ok(status.code().unwrap_or(255))
+}

@@ -1,0 +1,134 @@
+//! `crabbox doctor`: read-only checks of config, tools and the provider.
+
+use serde_json::json;
+
+use crate::cli::DoctorArgs;
+use crate::context::{provider_flag, App};
+use crate::error::CliResult;
+
+struct Check {
+    status: &'static str,
+    check: String,
+    message: String,
+    hint: Option<String>,
+}
+
+impl Check {
+    fn new(status: &'static str, check: &str, message: String) -> Check {
+        Check {
+            status,
+            check: check.to_string(),
+            message,
+            hint: None,
+        }
+    }
+}
+
+fn config_check(app: &App, config: &crabbox_config::Config) -> Check {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(path) = config.path() else {
+        return Check::new("skip", "config", "no user config path".into());
+    };
+    match std::fs::metadata(path) {
+        Err(_) => Check::new(
+            "ok",
+            "config",
+            format!("path={} exists=false", path.display()),
+        ),
+        Ok(meta) => {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                Check {
+                    hint: Some(format!("chmod 600 {}", path.display())),
+                    ..Check::new(
+                        "warning",
+                        "config",
+                        format!("path={} mode={mode:04o} should be 0600", path.display()),
+                    )
+                }
+            } else {
+                let _ = app;
+                Check::new(
+                    "ok",
+                    "config",
+                    format!("path={} mode={mode:04o}", path.display()),
+                )
+            }
+        }
+    }
+}
+
+fn tool_check(tool: &str) -> Check {
+    match crabbox_ssh::find_tool(tool) {
+        Ok(path) => Check::new("ok", tool, format!("path={}", path.display())),
+        Err(missing) => Check {
+            hint: Some(missing.hint()),
+            ..Check::new("missing", tool, missing.to_string())
+        },
+    }
+}
+
+pub async fn doctor(app: &mut App, args: DoctorArgs) -> CliResult<i32> {
+    let repo = app.repo();
+    let config = app.config(
+        repo.is_git.then_some(repo.root.as_path()),
+        provider_flag(&args.provider.provider),
+    )?;
+    let mut checks = vec![config_check(app, &config)];
+    let (provider, source) = app.provider(&config, false)?;
+    checks.push(Check::new(
+        "ok",
+        "provider-selection",
+        format!(
+            "provider={} source={} selected={}",
+            provider.spec().name,
+            source.label(),
+            source != crate::context::SelectionSource::CompiledDefault
+        ),
+    ));
+    for tool in ["git", "ssh", "ssh-keygen", "rsync"] {
+        checks.push(tool_check(tool));
+    }
+    if let Some(doctor) = provider.doctor() {
+        for check in doctor.checks() {
+            // Tools the provider needs that were already checked above are skipped.
+            if checks.iter().any(|existing| existing.check == check.check) {
+                continue;
+            }
+            checks.push(Check {
+                status: check.status,
+                check: check.check,
+                message: check.message,
+                hint: check.hint,
+            });
+        }
+    }
+    let ok = checks
+        .iter()
+        .all(|check| !matches!(check.status, "failed" | "missing"));
+    if args.json {
+        app.printer.json(&json!({
+            "ok": ok,
+            "provider": provider.spec().name,
+            "checks": checks.iter().map(|check| json!({
+                "status": check.status,
+                "check": check.check,
+                "message": check.message,
+                "details": check.hint.as_ref().map(|hint| json!({"hint": hint})).unwrap_or(json!({})),
+            })).collect::<Vec<_>>(),
+        }));
+    } else {
+        for check in &checks {
+            let hint = check
+                .hint
+                .as_ref()
+                .map(|hint| format!(" hint=\"{hint}\""))
+                .unwrap_or_default();
+            app.printer.out(format!(
+                "{:<7} {:<8} {}{hint}",
+                check.status, check.check, check.message
+            ));
+        }
+    }
+    Ok(if ok { 0 } else { 1 })
+}

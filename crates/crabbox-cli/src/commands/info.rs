@@ -1,0 +1,83 @@
+//! Local information commands: `providers`, `claims list`, `config path|show`.
+
+use serde_json::json;
+
+use crate::cli::{ConfigShowArgs, JsonArgs};
+use crate::context::{provider_flag, App};
+use crate::error::CliResult;
+
+pub fn providers(app: &App, args: JsonArgs) -> CliResult<i32> {
+    let specs = crabbox_providers::specs();
+    if args.json {
+        app.printer.json(&serde_json::Value::Array(
+            specs
+                .iter()
+                .map(|spec| {
+                    json!({
+                        "provider": spec.name,
+                        "family": spec.name,
+                        "aliases": spec.aliases,
+                        "kind": spec.kind.as_str(),
+                        "targets": spec.targets,
+                        "features": spec.features.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+                        "coordinator": if spec.coordinator { "supported" } else { "never" },
+                        "description": spec.description,
+                    })
+                })
+                .collect(),
+        ));
+        return Ok(0);
+    }
+    for spec in specs {
+        let features: Vec<&str> = spec.features.iter().map(|f| f.as_str()).collect();
+        app.printer.out(format!(
+            "{:<16} kind={:<14} features={} aliases={} {}",
+            spec.name,
+            spec.kind.as_str(),
+            features.join(","),
+            if spec.aliases.is_empty() {
+                "-".to_string()
+            } else {
+                spec.aliases.join(",")
+            },
+            spec.description
+        ));
+    }
+    Ok(0)
+}
+
+pub fn claims_list(app: &App, args: JsonArgs) -> CliResult<i32> {
+    let listing = app.claims.list();
+    if args.json {
+        app.printer.out(crabbox_core::listing_json_string(&listing));
+    } else {
+        let text = crabbox_core::listing_text(&listing);
+        app.printer.out(text.trim_end());
+    }
+    Ok(if listing.is_clean() { 0 } else { 2 })
+}
+
+pub fn config_path(app: &App) -> CliResult<i32> {
+    let config = app.config(None, Vec::new())?;
+    let path = config
+        .path()
+        .map(|path| path.to_path_buf())
+        .unwrap_or_else(|| app.paths.user_config_file());
+    app.printer.out(path.display().to_string());
+    Ok(0)
+}
+
+pub fn config_show(app: &App, args: ConfigShowArgs) -> CliResult<i32> {
+    let repo = app.repo();
+    let config = app.config(
+        repo.is_git.then_some(repo.root.as_path()),
+        provider_flag(&args.provider.provider),
+    )?;
+    if args.json {
+        app.printer.json(&crabbox_config::show_json(&config));
+    } else {
+        app.printer
+            .out(crabbox_config::show_text(&config).trim_end());
+    }
+    Ok(0)
+}

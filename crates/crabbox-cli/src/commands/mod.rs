@@ -1,0 +1,10 @@
+//! One module per command group; each exposes `async fn <command>(app, args)`.
+
+pub mod access;
+pub mod cleanup;
+pub mod doctor;
+pub mod info;
+pub mod run;
+pub mod status;
+pub mod stop;
+pub mod warmup;

@@ -1,0 +1,242 @@
+//! `status`, `inspect` and `list`: read-only views of leases.
+
+use std::time::{Duration, Instant};
+
+use crabbox_core::{format_duration, now_unix};
+use crabbox_proto::ExitCode;
+use crabbox_providers::Lease;
+use serde_json::json;
+
+use crate::cli::{ListArgs, StatusArgs};
+use crate::context::{provider_flag, App};
+use crate::error::{CliError, CliResult};
+use crate::leases::{self, timestamp};
+
+fn seconds_text(seconds: i64) -> String {
+    if seconds < 0 {
+        "-".into()
+    } else {
+        format_duration(Duration::from_secs(seconds as u64))
+    }
+}
+
+/// True when the lease's SSH port accepts a TCP connection right now.
+fn port_open(lease: &Lease) -> bool {
+    let address = format!("{}:{}", lease.host, lease.port);
+    address
+        .parse()
+        .ok()
+        .and_then(|socket| {
+            std::net::TcpStream::connect_timeout(&socket, Duration::from_millis(500)).ok()
+        })
+        .is_some()
+}
+
+/// The `StatusView` JSON shape.
+pub fn status_json(app: &App, lease: &Lease, ready: bool) -> serde_json::Value {
+    let now = now_unix();
+    json!({
+        "id": lease.id,
+        "slug": lease.slug,
+        "provider": lease.provider,
+        "target": "linux",
+        "windowsMode": "",
+        "state": lease.state.as_str(),
+        "serverId": lease.server_id,
+        "serverName": lease.name,
+        "serverType": lease.server_type,
+        "host": lease.host,
+        "pond": lease.pond,
+        "network": "public",
+        "sshHost": lease.host,
+        "sshHostKey": lease.host_key.clone().unwrap_or_default(),
+        "sshUser": lease.user,
+        "sshPort": lease.port.to_string(),
+        "sshFallbackPorts": lease.fallback_ports.iter().map(u16::to_string).collect::<Vec<_>>(),
+        "sshKey": app.paths.lease_key_dir(&lease.id).join("id_ed25519").display().to_string(),
+        "workRoot": lease.work_root,
+        "lastTouchedAt": timestamp(lease.last_touched_at),
+        "idleFor": seconds_text(now - lease.last_touched_at),
+        "idleTimeout": seconds_text(lease.idle_timeout_secs),
+        "ttl": seconds_text(lease.ttl_secs),
+        "expiresAt": timestamp(lease.expires_at()),
+        "keep": lease.keep,
+        "labels": lease.labels,
+        "providerMetadata": {},
+        "hasHost": !lease.host.is_empty(),
+        "ready": ready,
+    })
+}
+
+fn status_line(lease: &Lease, ready: bool) -> String {
+    format!(
+        "{} slug={} provider={} target=linux windows_mode=- state={} type={} host={} pond={} network=public ready={ready} has_host={} idle_for={} idle_timeout={} expires={}",
+        lease.id,
+        lease.slug,
+        lease.provider,
+        lease.state.as_str(),
+        lease.server_type,
+        lease.host,
+        if lease.pond.is_empty() { "-" } else { &lease.pond },
+        !lease.host.is_empty(),
+        seconds_text(now_unix() - lease.last_touched_at),
+        seconds_text(lease.idle_timeout_secs),
+        timestamp(lease.expires_at()),
+    )
+}
+
+pub async fn status(app: &mut App, args: StatusArgs) -> CliResult<i32> {
+    let value = leases::lease_value(
+        &args.lease.id,
+        &args.lease.lease,
+        "crabbox status --id <lease-or-slug>",
+    )?;
+    let config = app.config(None, provider_flag(&args.lease.provider.provider))?;
+    let resolved = leases::resolve(app, &config, &value).await?;
+    let mut lease = resolved.lease;
+    let mut ready = port_open(&lease);
+    if args.wait && !ready {
+        let timeout = crabbox_core::parse_duration(&args.wait_timeout)
+            .map_err(|error| CliError::usage(format!("invalid --wait-timeout: {error}")))?;
+        let deadline = Instant::now() + timeout;
+        while !ready {
+            if Instant::now() >= deadline {
+                return Err(CliError::new(
+                    ExitCode::Readiness,
+                    format!("timed out waiting for lease {} to become ready", lease.id),
+                ));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            lease = resolved
+                .provider
+                .resolve(&lease.id)
+                .await
+                .map_err(|error| {
+                    CliError::new(
+                        ExitCode::Readiness,
+                        format!("lease disappeared while waiting: {error}"),
+                    )
+                })?;
+            ready = port_open(&lease);
+        }
+    }
+    if args.json {
+        app.printer.json(&status_json(app, &lease, ready));
+    } else {
+        app.printer.out(status_line(&lease, ready));
+    }
+    Ok(0)
+}
+
+pub async fn inspect(app: &mut App, args: crate::cli::LeaseJsonArgs) -> CliResult<i32> {
+    let value = leases::lease_value(
+        &args.lease.id,
+        &args.lease.lease,
+        "crabbox inspect --id <lease-or-slug>",
+    )?;
+    let config = app.config(None, provider_flag(&args.lease.provider.provider))?;
+    let resolved = leases::resolve(app, &config, &value).await?;
+    let lease = resolved.lease;
+    let ready = port_open(&lease);
+    if args.json {
+        app.printer.json(&status_json(app, &lease, ready));
+        return Ok(0);
+    }
+    let key = app.paths.lease_key_dir(&lease.id).join("id_ed25519");
+    let dash = |text: &str| {
+        if text.is_empty() {
+            "-".to_string()
+        } else {
+            text.to_string()
+        }
+    };
+    let mut lines = vec![
+        format!("id={}", lease.id),
+        format!("slug={}", dash(&lease.slug)),
+        format!("provider={}", lease.provider),
+        "target=linux".to_string(),
+        "windows_mode=-".to_string(),
+        format!("state={}", lease.state.as_str()),
+        format!("server={}", dash(&lease.server_id)),
+        format!("name={}", dash(&lease.name)),
+        format!("host={}", dash(&lease.host)),
+        "network=public".to_string(),
+        format!(
+            "ssh={} -p {} {}@{}",
+            key.display(),
+            lease.port,
+            lease.user,
+            lease.host
+        ),
+        format!(
+            "ssh_fallback_ports={}",
+            dash(
+                &lease
+                    .fallback_ports
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        ),
+        format!("work_root={}", dash(&lease.work_root)),
+        format!("ready={ready}"),
+        format!(
+            "idle_for={}",
+            seconds_text(now_unix() - lease.last_touched_at)
+        ),
+        format!("idle_timeout={}", seconds_text(lease.idle_timeout_secs)),
+        format!("last_touched={}", timestamp(lease.last_touched_at)),
+        format!("expires={}", timestamp(lease.expires_at())),
+    ];
+    for (key, value) in &lease.labels {
+        lines.push(format!("label.{key}={}", dash(value)));
+    }
+    app.printer.out(lines.join("\n"));
+    Ok(0)
+}
+
+/// Hetzner-shaped server objects, as SSH backends emit for `list --json`.
+fn server_json(lease: &Lease) -> serde_json::Value {
+    json!({
+        "id": lease.server_id,
+        "name": lease.name,
+        "status": lease.state.as_str(),
+        "provider": lease.provider,
+        "labels": lease.labels,
+        "public_net": { "ipv4": { "ip": lease.host } },
+        "server_type": { "name": lease.server_type },
+        "ssh": { "user": lease.user, "port": lease.port },
+    })
+}
+
+pub async fn list(app: &mut App, args: ListArgs) -> CliResult<i32> {
+    let config = app.config(None, provider_flag(&args.provider.provider))?;
+    let (provider, _) = app.provider(&config, false)?;
+    app.reap_expired(provider.as_ref());
+    let leases = provider.list().await?;
+    if args.json {
+        app.printer.json(&serde_json::Value::Array(
+            leases.iter().map(server_json).collect(),
+        ));
+        return Ok(0);
+    }
+    if leases.is_empty() {
+        app.printer
+            .note(format!("no leases (provider {})", provider.spec().name));
+    }
+    for lease in &leases {
+        app.printer.out(format!(
+            "{:<20} {:<28} {:<12} {:<14} {:<15} lease={} slug={} keep={} target=linux",
+            lease.server_id,
+            lease.name,
+            lease.state.as_str(),
+            lease.server_type,
+            format!("{}:{}", lease.host, lease.port),
+            lease.id,
+            lease.slug,
+            lease.keep,
+        ));
+    }
+    Ok(0)
+}

@@ -1,0 +1,99 @@
+//! `stop` (alias `release`) and `heartbeat`.
+
+use std::time::Duration;
+
+use crabbox_core::{format_duration, LeaseId};
+use crabbox_proto::ExitCode;
+use crabbox_providers::Released;
+use serde_json::json;
+
+use crate::cli::{HeartbeatArgs, LeaseArgs};
+use crate::context::{provider_flag, App};
+use crate::error::{CliError, CliResult};
+use crate::leases::{self, timestamp};
+
+pub async fn stop(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
+    let value = leases::lease_value(&args.id, &args.lease, "crabbox stop --id <lease-or-slug>")?;
+    let config = app.config(None, provider_flag(&args.provider.provider))?;
+    let resolved = match leases::resolve(app, &config, &value).await {
+        Ok(resolved) => resolved,
+        Err(error) if error.code == ExitCode::Identity && LeaseId::parse(&value).is_some() => {
+            // A canonical ID that no longer exists anywhere: the goal is reached.
+            app.printer
+                .note(format!("lease {value} is already gone; nothing to stop"));
+            return Ok(0);
+        }
+        Err(error) => return Err(error),
+    };
+    let lease = resolved.lease;
+    match leases::release(app, resolved.provider.as_ref(), &lease).await? {
+        Released::Deleted => app.printer.note(format!(
+            "deleted lease={} server={} name={} slug={}",
+            lease.id, lease.server_id, lease.name, lease.slug
+        )),
+        Released::AlreadyGone => app.printer.note(format!(
+            "lease {} is already gone; nothing to stop",
+            lease.id
+        )),
+    }
+    Ok(0)
+}
+
+pub async fn heartbeat(app: &mut App, args: HeartbeatArgs) -> CliResult<i32> {
+    let value = leases::lease_value(
+        &args.lease.id,
+        &args.lease.lease,
+        "crabbox heartbeat --id <lease-or-slug>",
+    )?;
+    let idle = args
+        .idle_timeout
+        .as_deref()
+        .map(|text| {
+            crabbox_core::parse_duration(text)
+                .ok()
+                .filter(|duration| !duration.is_zero())
+                .map(|duration| duration.as_secs() as i64)
+                .ok_or_else(|| CliError::usage(format!("invalid --idle-timeout {text:?}")))
+        })
+        .transpose()?;
+    let config = app.config(None, provider_flag(&args.lease.provider.provider))?;
+    let resolved = leases::resolve(app, &config, &value).await?;
+    if app.claims.load(&resolved.lease.id)?.is_none() {
+        return Err(CliError::new(
+            ExitCode::Identity,
+            format!(
+                "lease {} is not claimed for provider={}; refusing heartbeat",
+                resolved.lease.id, resolved.lease.provider
+            ),
+        )
+        .with_hint("claim it first with `crabbox ssh --id …` or `crabbox run --id …`"));
+    }
+    let lease = resolved
+        .provider
+        .touch(&resolved.lease.id, None, idle)
+        .await?;
+    let idle_text = format_duration(Duration::from_secs(lease.idle_timeout_secs.max(0) as u64));
+    if args.json {
+        app.printer.json(&json!({
+            "id": lease.id,
+            "slug": lease.slug,
+            "provider": lease.provider,
+            "state": lease.state.as_str(),
+            "lastTouchedAt": timestamp(lease.last_touched_at),
+            "idleTimeout": idle_text,
+            "expiresAt": timestamp(lease.expires_at()),
+        }));
+    } else {
+        app.printer.out(format!(
+            "heartbeat lease={} slug={} provider={} state={} idle_timeout={} last_touched={} expires={}",
+            lease.id,
+            lease.slug,
+            lease.provider,
+            lease.state.as_str(),
+            idle_text,
+            timestamp(lease.last_touched_at),
+            timestamp(lease.expires_at()),
+        ));
+    }
+    Ok(0)
+}

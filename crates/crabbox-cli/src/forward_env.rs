@@ -1,0 +1,69 @@
+//! Which local environment variables a run forwards to the runner.
+
+/// Resolves the allowlist (`env.allow` or `CRABBOX_ENV_ALLOW`, plus `--allow-env`)
+/// against the local environment. Only variables that exist locally are forwarded;
+/// `PREFIX*` matches by prefix; a bare `*` and invalid names are ignored.
+pub fn forwarded(
+    allow: &[String],
+    extra: &[String],
+    environment: impl Iterator<Item = (String, String)>,
+) -> Vec<(String, String)> {
+    let patterns: Vec<&str> = allow
+        .iter()
+        .chain(extra)
+        .map(|pattern| pattern.trim())
+        .filter(|pattern| !pattern.is_empty() && *pattern != "*")
+        .collect();
+    let matches = |name: &str| {
+        patterns
+            .iter()
+            .any(|pattern| match pattern.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => *pattern == name,
+            })
+    };
+    let mut selected: Vec<(String, String)> = environment
+        .filter(|(name, _)| crabbox_ssh::is_env_name(name) && matches(name))
+        .filter(|(name, _)| !RESERVED.contains(&name.as_str()))
+        .collect();
+    selected.sort();
+    selected
+}
+
+/// Injected by Crabbox; user values never override them.
+pub const RESERVED: [&str; 3] = ["CRABBOX_LEASE_ID", "CRABBOX_RUN_ID", "CRABBOX_SLUG"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn allowlist_rules() {
+        let allow = vec!["CI".to_string(), "NODE_OPTIONS".to_string()];
+        let extra = vec![
+            "APP_*".to_string(),
+            "*".to_string(),
+            "CRABBOX_SLUG".to_string(),
+        ];
+        let local = env(&[
+            ("CI", "1"),
+            ("HOME", "/root"),
+            ("APP_MODE", "x"),
+            ("APP_KEY", "y"),
+            ("CRABBOX_SLUG", "spoof"),
+        ]);
+        let names: Vec<String> = forwarded(&allow, &extra, local)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(names, vec!["APP_KEY", "APP_MODE", "CI"]);
+    }
+}
