@@ -115,12 +115,15 @@ impl RemoteCommand {
             .filter(|(name, _)| is_env_name(name))
             .map(|(name, value)| format!("{name}={} ", shell_quote(value)))
             .collect();
-        let pid_dir = match self.pid_file.rsplit_once('/') {
-            Some((dir, _)) if !dir.is_empty() => format!("mkdir -p {} && ", shell_quote(dir)),
-            _ => String::new(),
-        };
+        // The workdir may not exist yet (for example with --no-sync on a fresh lease).
+        let mut directories = workdir.clone();
+        if let Some((dir, _)) = self.pid_file.rsplit_once('/') {
+            if !dir.is_empty() {
+                directories = format!("{} {directories}", shell_quote(dir));
+            }
+        }
         format!(
-            "{pid_dir}cd {workdir} && {assignments}exec bash -c {}",
+            "mkdir -p {directories} && cd {workdir} && {assignments}exec bash -c {}",
             shell_quote(&supervisor)
         )
     }
@@ -196,7 +199,7 @@ mod tests {
             pid_file: "/tmp/p/run_1".into(),
         };
         let rendered = command.render();
-        assert!(rendered.starts_with("mkdir -p /tmp/p && cd /w/x && CI=1 exec bash -c "));
+        assert!(rendered.starts_with("mkdir -p /tmp/p /w/x && cd /w/x && CI=1 exec bash -c "));
         assert!(!rendered.contains("bad-name"));
         assert!(rendered.contains("set -m"));
     }
