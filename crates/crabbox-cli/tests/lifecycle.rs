@@ -190,3 +190,13 @@ fn doctor_and_providers_report_as_json() {
     assert_eq!(failed.code, 1, "{}", failed.stdout);
     assert!(failed.stdout.contains("missing sshd"), "{}", failed.stdout);
 }
+
+#[test]
+fn connect_opens_a_shell_on_the_lease() {
+    let sandbox = sandbox();
+    let (id, slug) = sandbox.warmup(&[]);
+    let output = sandbox.run_with_input(&["connect", &slug], "echo shell-$((40+2))\nexit 5\n");
+    assert_eq!(output.code, 5, "{}", output.stderr);
+    assert!(output.stdout.contains("shell-42"), "{}", output.stdout);
+    sandbox.expect(0, &["stop", &id]);
+}

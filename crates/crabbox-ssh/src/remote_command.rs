@@ -104,11 +104,6 @@ impl RemoteCommand {
             )
         };
         let pid_file = shell_quote(&self.pid_file);
-        // `set -m` gives the background job its own process group whose id is the
-        // recorded pid; `set +m` avoids job-status chatter on stderr.
-        let supervisor = format!(
-            "set -m; {inner} & p=$!; set +m; printf %s \"$p\" > {pid_file}; wait \"$p\"; s=$?; rm -f {pid_file}; exit \"$s\""
-        );
         let assignments: String = self
             .env
             .iter()
@@ -122,9 +117,12 @@ impl RemoteCommand {
                 directories = format!("{} {directories}", shell_quote(dir));
             }
         }
+        // Runs directly in the login shell sshd starts (no extra shell layer, whose
+        // startup files would cost a second time). `set -m` gives the background job
+        // its own process group whose id is the recorded pid; `set +m` avoids
+        // job-status chatter on stderr.
         format!(
-            "mkdir -p {directories} && cd {workdir} && {assignments}exec bash -c {}",
-            shell_quote(&supervisor)
+            "mkdir -p {directories} && cd {workdir} || exit 1; set -m; {assignments}{inner} & p=$!; set +m; printf %s \"$p\" > {pid_file}; wait \"$p\"; s=$?; rm -f {pid_file}; exit \"$s\""
         )
     }
 }
@@ -199,7 +197,8 @@ mod tests {
             pid_file: "/tmp/p/run_1".into(),
         };
         let rendered = command.render();
-        assert!(rendered.starts_with("mkdir -p /tmp/p /w/x && cd /w/x && CI=1 exec bash -c "));
+        assert!(rendered
+            .starts_with("mkdir -p /tmp/p /w/x && cd /w/x || exit 1; set -m; CI=1 bash -lc "));
         assert!(!rendered.contains("bad-name"));
         assert!(rendered.contains("set -m"));
     }

@@ -150,6 +150,30 @@ impl Sandbox {
         }
     }
 
+    /// Runs `crabbox` with `input` on its standard input.
+    pub fn run_with_input(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run crabbox");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().expect("wait for crabbox");
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     /// Runs `crabbox` and panics with its output unless it exits `expected`.
     pub fn expect(&self, expected: i32, args: &[&str]) -> Output {
         let output = self.run(args);

@@ -1,5 +1,6 @@
 //! `ssh` (print a working command line) and `connect` (interactive shell).
 
+use std::io::IsTerminal;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -70,9 +71,12 @@ pub async fn connect(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
             let _ = provider.touch(&lease_id, None, None).await;
         }
     });
-    let status = tokio::process::Command::new(connection.ssh_program())
-        .args(target.base_args(connection.port, Budget::Default))
-        .arg("-t")
+    let mut command = tokio::process::Command::new(connection.ssh_program());
+    command.args(target.base_args(connection.port, Budget::Default));
+    if std::io::stdin().is_terminal() {
+        command.arg("-t");
+    }
+    let status = command
         .arg(target.destination())
         .stdin(Stdio::inherit())
         .stdout(Stdio::inherit())
