@@ -334,6 +334,43 @@ pub fn stop_command(lease: &Lease) -> String {
     )
 }
 
+/// `leased cbx_… slug=… …`, printed when a lease is created.
+pub fn leased_line(lease: &Lease) -> String {
+    format!(
+        "leased {} slug={} provider={} server={} type={} ip={} idle_timeout={} expires={}",
+        lease.id,
+        lease.slug,
+        lease.provider,
+        lease.server_id,
+        lease.server_type,
+        lease.host,
+        seconds_text(lease.idle_timeout_secs),
+        timestamp(lease.expires_at()),
+    )
+}
+
+/// Go-style duration of a number of seconds, `-` when negative.
+pub fn seconds_text(seconds: i64) -> String {
+    if seconds < 0 {
+        "-".into()
+    } else {
+        crabbox_core::format_duration(Duration::from_secs(seconds as u64))
+    }
+}
+
+/// Keeps a lease's idle clock moving while something long runs on it: a touch every
+/// idle/3, clamped to 5–60 s. Abort the handle to stop.
+pub fn spawn_touch_loop(provider: Arc<dyn Provider>, lease: &Lease) -> tokio::task::JoinHandle<()> {
+    let interval = Duration::from_secs((lease.idle_timeout_secs / 3).clamp(5, 60) as u64);
+    let lease_id = lease.id.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            let _ = provider.touch(&lease_id, None, None).await;
+        }
+    })
+}
+
 /// RFC 3339 of a unix time, `-` for zero.
 pub fn timestamp(unix: i64) -> String {
     if unix <= 0 {

@@ -3,8 +3,10 @@
 //! lease leaves (or must not leave) behind.
 
 mod sandbox;
+mod sshd;
 
 pub use sandbox::{Output, Sandbox};
+pub use sshd::{free_port, SshdFixture};
 
 /// True when a process whose command line contains `needle` is running
 /// (zombies excluded).

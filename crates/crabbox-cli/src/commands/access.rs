@@ -2,7 +2,6 @@
 
 use std::io::IsTerminal;
 use std::process::Stdio;
-use std::time::Duration;
 
 use crabbox_providers::LeaseState;
 use crabbox_ssh::{shell_quote, Budget};
@@ -62,15 +61,7 @@ pub async fn connect(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
         .provider
         .touch(&lease.id, Some(LeaseState::Running), None)
         .await;
-    let provider = resolved.provider.clone();
-    let lease_id = lease.id.clone();
-    let interval = Duration::from_secs((lease.idle_timeout_secs / 3).clamp(5, 60) as u64);
-    let heartbeat = tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(interval).await;
-            let _ = provider.touch(&lease_id, None, None).await;
-        }
-    });
+    let heartbeat = leases::spawn_touch_loop(resolved.provider.clone(), lease);
     let mut command = tokio::process::Command::new(connection.ssh_program());
     command.args(target.base_args(connection.port, Budget::Default));
     if std::io::stdin().is_terminal() {

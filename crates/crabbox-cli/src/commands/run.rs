@@ -97,7 +97,7 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
                 slug: args.create.slug.clone(),
             };
             let lease = leases::acquire(app, &config, &provider, &settings).await?;
-            app.printer.note(leased_line(&lease));
+            app.printer.note(leases::leased_line(&lease));
             (lease, provider, true)
         }
     };
@@ -158,20 +158,6 @@ fn validate(args: &RunArgs) -> CliResult<()> {
         ));
     }
     Ok(())
-}
-
-fn leased_line(lease: &Lease) -> String {
-    format!(
-        "leased {} slug={} provider={} server={} type={} ip={} idle_timeout={} expires={}",
-        lease.id,
-        lease.slug,
-        lease.provider,
-        lease.server_id,
-        lease.server_type,
-        lease.host,
-        format_duration(Duration::from_secs(lease.idle_timeout_secs.max(0) as u64)),
-        leases::timestamp(lease.expires_at()),
-    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -244,7 +230,7 @@ async fn execute(
         pid_file: pid_file.clone(),
     };
     touch(app, provider.as_ref(), lease, LeaseState::Running).await;
-    let heartbeat = spawn_heartbeat(provider.clone(), lease);
+    let heartbeat = leases::spawn_touch_loop(provider.clone(), lease);
     app.printer.note(format!(
         "running on {} {}",
         lease.host,
@@ -333,19 +319,6 @@ async fn touch(app: &App, provider: &dyn Provider, lease: &Lease, state: LeaseSt
     }
 }
 
-/// Keeps the idle clock moving while a long command runs: every idle/3, clamped to
-/// 5–60 s.
-fn spawn_heartbeat(provider: Arc<dyn Provider>, lease: &Lease) -> tokio::task::JoinHandle<()> {
-    let interval = Duration::from_secs((lease.idle_timeout_secs / 3).clamp(5, 60) as u64);
-    let lease_id = lease.id.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(interval).await;
-            let _ = provider.touch(&lease_id, None, None).await;
-        }
-    })
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn finish(
     app: &App,
@@ -389,7 +362,7 @@ async fn finish(
             lease.server_type,
             timing.workdir,
             leases::stop_command(lease),
-            format_duration(Duration::from_secs(lease.idle_timeout_secs.max(0) as u64)),
+            leases::seconds_text(lease.idle_timeout_secs),
         ));
     }
     let mut cleanup_error = None;
@@ -464,8 +437,8 @@ fn print_kept(app: &App, lease: &Lease) {
         lease.id,
         lease.slug,
         leases::timestamp(lease.expires_at()),
-        format_duration(Duration::from_secs(lease.idle_timeout_secs.max(0) as u64)),
-        format_duration(Duration::from_secs(lease.ttl_secs.max(0) as u64)),
+        leases::seconds_text(lease.idle_timeout_secs),
+        leases::seconds_text(lease.ttl_secs),
     ));
     printer.error_line(format!("inspect: crabbox inspect --id {}", lease.slug));
     printer.error_line(format!("ssh: crabbox ssh --id {}", lease.slug));

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crabbox_core::{format_duration, now_unix};
+use crabbox_core::now_unix;
 use crabbox_proto::ExitCode;
 use crabbox_providers::Lease;
 use serde_json::json;
@@ -10,15 +10,7 @@ use serde_json::json;
 use crate::cli::{ListArgs, StatusArgs};
 use crate::context::{provider_flag, App};
 use crate::error::{CliError, CliResult};
-use crate::leases::{self, timestamp};
-
-fn seconds_text(seconds: i64) -> String {
-    if seconds < 0 {
-        "-".into()
-    } else {
-        format_duration(Duration::from_secs(seconds as u64))
-    }
-}
+use crate::leases::{self, seconds_text, timestamp};
 
 /// True when the lease's SSH port accepts a TCP connection right now.
 fn port_open(lease: &Lease) -> bool {

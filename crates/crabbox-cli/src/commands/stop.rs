@@ -1,8 +1,6 @@
 //! `stop` (alias `release`) and `heartbeat`.
 
-use std::time::Duration;
-
-use crabbox_core::{format_duration, LeaseId};
+use crabbox_core::LeaseId;
 use crabbox_proto::ExitCode;
 use crabbox_providers::Released;
 use serde_json::json;
@@ -72,7 +70,7 @@ pub async fn heartbeat(app: &mut App, args: HeartbeatArgs) -> CliResult<i32> {
         .provider
         .touch(&resolved.lease.id, None, idle)
         .await?;
-    let idle_text = format_duration(Duration::from_secs(lease.idle_timeout_secs.max(0) as u64));
+    let idle_text = leases::seconds_text(lease.idle_timeout_secs);
     if args.json {
         app.printer.json(&json!({
             "id": lease.id,

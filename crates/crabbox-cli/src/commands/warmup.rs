@@ -39,17 +39,7 @@ pub async fn warmup(app: &mut App, args: WarmupArgs) -> CliResult<i32> {
             return Err(error);
         }
     };
-    app.printer.out(format!(
-        "leased {} slug={} provider={} server={} type={} ip={} idle_timeout={} expires={}",
-        lease.id,
-        lease.slug,
-        lease.provider,
-        lease.server_id,
-        lease.server_type,
-        lease.host,
-        format_duration(Duration::from_secs(lease.idle_timeout_secs.max(0) as u64)),
-        leases::timestamp(lease.expires_at()),
-    ));
+    app.printer.out(leases::leased_line(&lease));
     app.printer.out(format!(
         "ready ssh={}@{}:{} network=public workroot={}",
         lease.user, lease.host, connection.port, lease.work_root
