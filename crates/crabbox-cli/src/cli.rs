@@ -64,6 +64,18 @@ pub struct ProviderArgs {
     /// Provider name or alias (default: local).
     #[arg(long)]
     pub provider: Option<String>,
+    /// Host of the `ssh` (static) provider.
+    #[arg(long = "static-host")]
+    pub static_host: Option<String>,
+    /// SSH user on the static host.
+    #[arg(long = "static-user")]
+    pub static_user: Option<String>,
+    /// SSH port of the static host.
+    #[arg(long = "static-port")]
+    pub static_port: Option<String>,
+    /// Work root on the static host.
+    #[arg(long = "static-work-root")]
+    pub static_work_root: Option<String>,
 }
 
 /// Flags that shape a new lease.

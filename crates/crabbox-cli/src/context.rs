@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use crabbox_config::{Config, FlagValue, LoadOptions, Source};
 use crabbox_core::{now_unix, ClaimStore, Paths};
-use crabbox_providers::Provider;
+use crabbox_providers::{Provider, ProviderSettings, SshSettings, StaticSettings};
 use crabbox_sync::Repo;
 
-use crate::cli::LeaseCreateArgs;
+use crate::cli::{LeaseCreateArgs, ProviderArgs};
 use crate::error::{CliError, CliResult};
 use crate::printer::Printer;
 
@@ -98,7 +98,10 @@ impl App {
                 .source("provider")
                 .map(SelectionSource::from_config)
                 .unwrap_or(SelectionSource::Flag);
-            return Ok((crabbox_providers::create(name, &self.paths)?, source));
+            return Ok((
+                crabbox_providers::create(name, &provider_settings(&self.paths, config))?,
+                source,
+            ));
         }
         if let Some(url) = config.str("broker.url") {
             return Err(CliError::usage(format!(
@@ -112,7 +115,7 @@ impl App {
             ));
         }
         Ok((
-            crabbox_providers::create(DEFAULT_PROVIDER, &self.paths)?,
+            crabbox_providers::create(DEFAULT_PROVIDER, &provider_settings(&self.paths, config))?,
             SelectionSource::CompiledDefault,
         ))
     }
@@ -156,34 +159,91 @@ impl App {
     }
 }
 
+fn push_flag(flags: &mut Vec<FlagValue>, key: &'static str, flag: &str, value: &Option<String>) {
+    if let Some(value) = value {
+        flags.push(FlagValue {
+            key,
+            flag: flag.to_string(),
+            value: value.clone(),
+        });
+    }
+}
+
 /// Config overrides from the lease-creation flags.
 pub fn create_flags(create: &LeaseCreateArgs) -> Vec<FlagValue> {
-    let mut flags = Vec::new();
-    let mut push = |key: &'static str, flag: &str, value: &Option<String>| {
-        if let Some(value) = value {
-            flags.push(FlagValue {
-                key,
-                flag: flag.to_string(),
-                value: value.clone(),
-            });
-        }
-    };
-    push("provider", "--provider", &create.provider.provider);
-    push("profile", "--profile", &create.profile);
-    push("class", "--class", &create.class);
-    push("ttl", "--ttl", &create.ttl);
-    push("idleTimeout", "--idle-timeout", &create.idle_timeout);
+    let mut flags = provider_flags(&create.provider);
+    push_flag(&mut flags, "profile", "--profile", &create.profile);
+    push_flag(&mut flags, "class", "--class", &create.class);
+    push_flag(&mut flags, "ttl", "--ttl", &create.ttl);
+    push_flag(
+        &mut flags,
+        "idleTimeout",
+        "--idle-timeout",
+        &create.idle_timeout,
+    );
     flags
 }
 
-/// Only `--provider`.
-pub fn provider_flag(provider: &Option<String>) -> Vec<FlagValue> {
-    provider
-        .iter()
-        .map(|value| FlagValue {
-            key: "provider",
-            flag: "--provider".into(),
-            value: value.clone(),
-        })
-        .collect()
+/// `--provider` and the `--static-*` flags.
+pub fn provider_flags(provider: &ProviderArgs) -> Vec<FlagValue> {
+    let mut flags = Vec::new();
+    push_flag(&mut flags, "provider", "--provider", &provider.provider);
+    push_flag(
+        &mut flags,
+        "static.host",
+        "--static-host",
+        &provider.static_host,
+    );
+    push_flag(
+        &mut flags,
+        "static.user",
+        "--static-user",
+        &provider.static_user,
+    );
+    push_flag(
+        &mut flags,
+        "static.port",
+        "--static-port",
+        &provider.static_port,
+    );
+    push_flag(
+        &mut flags,
+        "static.workRoot",
+        "--static-work-root",
+        &provider.static_work_root,
+    );
+    flags
+}
+
+/// What providers read from configuration.
+pub fn provider_settings(paths: &Paths, config: &Config) -> ProviderSettings {
+    let text = |key: &str| config.str(key).map(str::to_string);
+    let mut settings = ProviderSettings::new(paths.clone());
+    if let Some(root) = config.str("workRoot") {
+        settings.work_root = root.to_string();
+    }
+    settings.ssh = SshSettings {
+        user: text("ssh.user"),
+        port: text("ssh.port"),
+        fallback_ports: config
+            .get("ssh.fallbackPorts")
+            .map(|_| config.list("ssh.fallbackPorts")),
+        key: text("ssh.key").map(|key| expand_home(&key, &paths.home)),
+    };
+    settings.static_host = StaticSettings {
+        id: text("static.id"),
+        name: text("static.name"),
+        host: text("static.host"),
+        user: text("static.user"),
+        port: text("static.port"),
+        work_root: text("static.workRoot"),
+    };
+    settings
+}
+
+fn expand_home(path: &str, home: &Path) -> PathBuf {
+    match path.strip_prefix("~/") {
+        Some(rest) => home.join(rest),
+        None => PathBuf::from(path),
+    }
 }

@@ -73,6 +73,7 @@ impl From<crabbox_providers::ProviderError> for CliError {
         let code = match &error {
             ProviderError::NotFound { .. } | ProviderError::Expired { .. } => ExitCode::Identity,
             ProviderError::Prerequisite { .. } => ExitCode::Provider,
+            ProviderError::Invalid { .. } => ExitCode::Usage,
             ProviderError::Failed { .. } | ProviderError::Io { .. } => ExitCode::Failure,
         };
         CliError {

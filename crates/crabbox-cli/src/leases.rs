@@ -76,7 +76,10 @@ pub async fn resolve(app: &App, config: &Config, value: &str) -> CliResult<Resol
         (None, Some(claim)) => claim.provider.clone(),
         (None, None) => crate::context::DEFAULT_PROVIDER.to_string(),
     };
-    let provider = crabbox_providers::create(&provider_name, &app.paths)?;
+    let provider = crabbox_providers::create(
+        &provider_name,
+        &crate::context::provider_settings(&app.paths, config),
+    )?;
     let lease_id = match &claim {
         Some(claim) => claim.lease_id.clone(),
         None => find_in_inventory(provider.as_ref(), value).await?,
@@ -169,14 +172,7 @@ pub async fn acquire(
     let slug = allocate_slug(lease_id.as_str(), settings.slug.as_deref(), |candidate| {
         taken.iter().any(|slug| slug == candidate)
     })?;
-    let key_dir = app.paths.lease_key_dir(lease_id.as_str());
-    ensure_private_dir(&key_dir).map_err(|error| {
-        CliError::new(
-            ExitCode::Failure,
-            format!("cannot create {}: {error}", key_dir.display()),
-        )
-    })?;
-    let request = AcquireRequest {
+    let mut request = AcquireRequest {
         lease_id: lease_id.to_string(),
         slug,
         public_key: String::new(),
@@ -187,18 +183,24 @@ pub async fn acquire(
         profile: config.str("profile").unwrap_or("default").to_string(),
         pond: String::new(),
     };
+    if !provider.uses_lease_keys() {
+        return Ok(provider.acquire(&request).await?);
+    }
+    let key_dir = app.paths.lease_key_dir(lease_id.as_str());
     let result = async {
+        ensure_private_dir(&key_dir).map_err(|error| {
+            CliError::new(
+                ExitCode::Failure,
+                format!("cannot create {}: {error}", key_dir.display()),
+            )
+        })?;
         let key = crabbox_ssh::ensure_key(&key_dir, &format!("crabbox {lease_id}"))?;
-        let public_key = key.public_key_text().map_err(|error| {
+        request.public_key = key.public_key_text().map_err(|error| {
             CliError::new(
                 ExitCode::Failure,
                 format!("cannot read the lease key: {error}"),
             )
         })?;
-        let request = AcquireRequest {
-            public_key,
-            ..request.clone()
-        };
         Ok::<Lease, CliError>(provider.acquire(&request).await?)
     }
     .await;
@@ -226,6 +228,12 @@ pub fn claim(app: &App, lease: &Lease, repo_root: &str, reclaim: bool) -> CliRes
 /// The SSH target of a lease, with a pinned host key when the provider knows it.
 pub fn target(app: &App, lease: &Lease) -> CliResult<Target> {
     let key_dir = app.paths.lease_key_dir(&lease.id);
+    ensure_private_dir(&key_dir).map_err(|error| {
+        CliError::new(
+            ExitCode::Failure,
+            format!("cannot create {}: {error}", key_dir.display()),
+        )
+    })?;
     let known_hosts = key_dir.join("known_hosts");
     let trust = match &lease.host_key {
         Some(key) if !key.is_empty() => {
@@ -248,20 +256,28 @@ pub fn target(app: &App, lease: &Lease) -> CliResult<Target> {
         }
         _ => HostTrust::AcceptNew,
     };
-    let private_key = key_dir.join("id_ed25519");
+    let private_key = match &lease.ssh_key {
+        Some(configured) => configured.clone(),
+        None => key_dir.join("id_ed25519"),
+    };
     if !private_key.is_file() {
+        let hint = if lease.ssh_key.is_some() {
+            "set ssh.key (or CRABBOX_SSH_KEY) to a private key the host accepts".to_string()
+        } else {
+            format!(
+                "release it with `crabbox stop {}` and start a new one",
+                lease.id
+            )
+        };
         return Err(CliError::new(
             ExitCode::Identity,
             format!(
-                "the key for lease {} is missing ({})",
+                "the ssh key for lease {} is missing ({})",
                 lease.id,
                 private_key.display()
             ),
         )
-        .with_hint(format!(
-            "release it with `crabbox stop {}` and start a new one",
-            lease.id
-        )));
+        .with_hint(hint));
     }
     Ok(Target {
         lease_id: lease.id.clone(),

@@ -46,6 +46,8 @@ pub struct Lease {
     pub work_root: String,
     /// `<type> <base64>` when the provider knows the host key.
     pub host_key: Option<String>,
+    /// A configured client key; `None` means the per-lease key.
+    pub ssh_key: Option<std::path::PathBuf>,
     pub created_at: i64,
     pub last_touched_at: i64,
     pub idle_timeout_secs: i64,

@@ -5,11 +5,14 @@ mod lease;
 pub mod local;
 mod provider;
 mod registry;
+mod settings;
 mod spec;
+pub mod static_ssh;
 
 pub use lease::{Lease, LeaseState};
 pub use provider::{
     AcquireRequest, CleanupDecision, Doctor, DoctorCheck, Provider, ProviderError, Reaper, Released,
 };
 pub use registry::{canonical_name, create, specs, UnknownProvider};
+pub use settings::{ProviderSettings, SshSettings, StaticSettings};
 pub use spec::{Feature, ProviderKind, ProviderSpec};

@@ -26,6 +26,8 @@ pub enum Released {
     Deleted,
     /// Nothing was there any more.
     AlreadyGone,
+    /// The machine is not ours to delete; only local state was dropped.
+    ClaimOnly,
 }
 
 /// Provider failures, each with a stable class the CLI maps to an exit code.
@@ -44,6 +46,9 @@ pub enum ProviderError {
     Prerequisite { message: String, hint: String },
     #[error("{message}")]
     Failed { message: String },
+    /// Configuration the provider cannot use.
+    #[error("{message}")]
+    Invalid { message: String },
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -126,6 +131,12 @@ pub trait Reaper {
 #[async_trait]
 pub trait Provider: Send + Sync {
     fn spec(&self) -> &'static ProviderSpec;
+
+    /// Whether leases use a generated per-lease key pair (providers that reach
+    /// existing hosts use the configured key instead).
+    fn uses_lease_keys(&self) -> bool {
+        true
+    }
 
     /// Creates a machine for the request and returns it once its SSH endpoint exists
     /// (readiness is the caller's job).

@@ -2,10 +2,9 @@
 
 use std::sync::Arc;
 
-use crabbox_core::Paths;
-
 use crate::local::{LocalProvider, LOCAL_SPEC};
-use crate::{Provider, ProviderSpec};
+use crate::static_ssh::{StaticProvider, STATIC_SPEC};
+use crate::{Provider, ProviderSettings, ProviderSpec};
 
 /// A provider name that matches nothing built in.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -26,7 +25,7 @@ impl UnknownProvider {
 
 /// Every built-in provider's spec.
 pub fn specs() -> &'static [&'static ProviderSpec] {
-    static SPECS: [&ProviderSpec; 1] = [&LOCAL_SPEC];
+    static SPECS: [&ProviderSpec; 2] = [&LOCAL_SPEC, &STATIC_SPEC];
     &SPECS
 }
 
@@ -43,9 +42,13 @@ pub fn canonical_name(name: &str) -> Result<&'static str, UnknownProvider> {
 }
 
 /// Builds the provider called `name`.
-pub fn create(name: &str, paths: &Paths) -> Result<Arc<dyn Provider>, UnknownProvider> {
+pub fn create(
+    name: &str,
+    settings: &ProviderSettings,
+) -> Result<Arc<dyn Provider>, UnknownProvider> {
     match canonical_name(name)? {
-        "local" => Ok(Arc::new(LocalProvider::new(paths))),
+        "local" => Ok(Arc::new(LocalProvider::new(&settings.paths))),
+        "ssh" => Ok(Arc::new(StaticProvider::new(settings))),
         other => Err(UnknownProvider {
             name: other.to_string(),
         }),
@@ -60,6 +63,7 @@ mod tests {
     fn aliases_resolve_and_unknown_names_fail() {
         assert_eq!(canonical_name(" LOCAL ").unwrap(), "local");
         assert_eq!(canonical_name("localhost").unwrap(), "local");
+        assert_eq!(canonical_name("static-ssh").unwrap(), "ssh");
         let error = canonical_name("nope").unwrap_err();
         assert_eq!(error.to_string(), "unknown provider \"nope\"");
         assert!(error.hint().contains("local"));

@@ -7,7 +7,7 @@ use crabbox_providers::LeaseState;
 use crabbox_ssh::{shell_quote, Budget};
 
 use crate::cli::LeaseArgs;
-use crate::context::{provider_flag, App};
+use crate::context::{provider_flags, App};
 use crate::error::CliResult;
 use crate::leases;
 
@@ -19,7 +19,7 @@ async fn prepare(
 ) -> CliResult<(leases::Resolved, crabbox_ssh::Target)> {
     let value = leases::lease_value(&args.id, &args.lease, usage)?;
     let repo = app.repo();
-    let config = app.config(None, provider_flag(&args.provider.provider))?;
+    let config = app.config(None, provider_flags(&args.provider))?;
     let resolved = leases::resolve(app, &config, &value).await?;
     leases::claim(
         app,

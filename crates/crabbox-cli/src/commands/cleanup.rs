@@ -4,14 +4,14 @@ use crabbox_core::now_unix;
 use crabbox_proto::ExitCode;
 
 use crate::cli::CleanupArgs;
-use crate::context::{provider_flag, App};
+use crate::context::{provider_flags, App};
 use crate::error::{CliError, CliResult};
 
 pub async fn cleanup(app: &mut App, args: CleanupArgs) -> CliResult<i32> {
     let repo = app.repo();
     let config = app.config(
         repo.is_git.then_some(repo.root.as_path()),
-        provider_flag(&args.provider.provider),
+        provider_flags(&args.provider),
     )?;
     if config.str("broker.url").is_some() && config.str("provider").is_none() {
         return Err(CliError::usage(

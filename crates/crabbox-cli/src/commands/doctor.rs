@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::cli::DoctorArgs;
-use crate::context::{provider_flag, App};
+use crate::context::{provider_flags, App};
 use crate::error::CliResult;
 
 struct Check {
@@ -72,7 +72,7 @@ pub async fn doctor(app: &mut App, args: DoctorArgs) -> CliResult<i32> {
     let repo = app.repo();
     let config = app.config(
         repo.is_git.then_some(repo.root.as_path()),
-        provider_flag(&args.provider.provider),
+        provider_flags(&args.provider),
     )?;
     let mut checks = vec![config_check(app, &config)];
     let (provider, source) = app.provider(&config, false)?;

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::cli::{ConfigShowArgs, JsonArgs};
-use crate::context::{provider_flag, App};
+use crate::context::{provider_flags, App};
 use crate::error::CliResult;
 
 pub fn providers(app: &App, args: JsonArgs) -> CliResult<i32> {
@@ -71,7 +71,7 @@ pub fn config_show(app: &App, args: ConfigShowArgs) -> CliResult<i32> {
     let repo = app.repo();
     let config = app.config(
         repo.is_git.then_some(repo.root.as_path()),
-        provider_flag(&args.provider.provider),
+        provider_flags(&args.provider),
     )?;
     if args.json {
         app.printer.json(&crabbox_config::show_json(&config));

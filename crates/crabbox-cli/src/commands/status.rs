@@ -8,7 +8,7 @@ use crabbox_providers::Lease;
 use serde_json::json;
 
 use crate::cli::{ListArgs, StatusArgs};
-use crate::context::{provider_flag, App};
+use crate::context::{provider_flags, App};
 use crate::error::{CliError, CliResult};
 use crate::leases::{self, seconds_text, timestamp};
 
@@ -83,7 +83,7 @@ pub async fn status(app: &mut App, args: StatusArgs) -> CliResult<i32> {
         &args.lease.lease,
         "crabbox status --id <lease-or-slug>",
     )?;
-    let config = app.config(None, provider_flag(&args.lease.provider.provider))?;
+    let config = app.config(None, provider_flags(&args.lease.provider))?;
     let resolved = leases::resolve(app, &config, &value).await?;
     let mut lease = resolved.lease;
     let mut ready = port_open(&lease);
@@ -126,7 +126,7 @@ pub async fn inspect(app: &mut App, args: crate::cli::LeaseJsonArgs) -> CliResul
         &args.lease.lease,
         "crabbox inspect --id <lease-or-slug>",
     )?;
-    let config = app.config(None, provider_flag(&args.lease.provider.provider))?;
+    let config = app.config(None, provider_flags(&args.lease.provider))?;
     let resolved = leases::resolve(app, &config, &value).await?;
     let lease = resolved.lease;
     let ready = port_open(&lease);
@@ -203,7 +203,7 @@ fn server_json(lease: &Lease) -> serde_json::Value {
 }
 
 pub async fn list(app: &mut App, args: ListArgs) -> CliResult<i32> {
-    let config = app.config(None, provider_flag(&args.provider.provider))?;
+    let config = app.config(None, provider_flags(&args.provider))?;
     let (provider, _) = app.provider(&config, false)?;
     app.reap_expired(provider.as_ref());
     let leases = provider.list().await?;

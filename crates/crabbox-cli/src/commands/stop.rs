@@ -6,13 +6,13 @@ use crabbox_providers::Released;
 use serde_json::json;
 
 use crate::cli::{HeartbeatArgs, LeaseArgs};
-use crate::context::{provider_flag, App};
+use crate::context::{provider_flags, App};
 use crate::error::{CliError, CliResult};
 use crate::leases::{self, timestamp};
 
 pub async fn stop(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
     let value = leases::lease_value(&args.id, &args.lease, "crabbox stop --id <lease-or-slug>")?;
-    let config = app.config(None, provider_flag(&args.provider.provider))?;
+    let config = app.config(None, provider_flags(&args.provider))?;
     let resolved = match leases::resolve(app, &config, &value).await {
         Ok(resolved) => resolved,
         Err(error) if error.code == ExitCode::Identity && LeaseId::parse(&value).is_some() => {
@@ -28,6 +28,10 @@ pub async fn stop(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
         Released::Deleted => app.printer.note(format!(
             "deleted lease={} server={} name={} slug={}",
             lease.id, lease.server_id, lease.name, lease.slug
+        )),
+        Released::ClaimOnly => app.printer.note(format!(
+            "released static lease={} host={} (claim dropped; the host itself is untouched)",
+            lease.id, lease.host
         )),
         Released::AlreadyGone => app.printer.note(format!(
             "lease {} is already gone; nothing to stop",
@@ -54,7 +58,7 @@ pub async fn heartbeat(app: &mut App, args: HeartbeatArgs) -> CliResult<i32> {
                 .ok_or_else(|| CliError::usage(format!("invalid --idle-timeout {text:?}")))
         })
         .transpose()?;
-    let config = app.config(None, provider_flag(&args.lease.provider.provider))?;
+    let config = app.config(None, provider_flags(&args.lease.provider))?;
     let resolved = leases::resolve(app, &config, &value).await?;
     if app.claims.load(&resolved.lease.id)?.is_none() {
         return Err(CliError::new(

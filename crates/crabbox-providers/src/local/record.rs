@@ -113,6 +113,7 @@ impl LocalRecord {
             fallback_ports: Vec::new(),
             work_root: self.work_root.clone(),
             host_key: Some(self.host_key.clone()),
+            ssh_key: None,
             created_at: self.created_at,
             last_touched_at: self.last_touched_at,
             idle_timeout_secs: self.idle_timeout_seconds,

@@ -1,0 +1,47 @@
+//! What providers need from configuration, filled in by the CLI so providers do not
+//! depend on the config layering.
+
+use std::path::PathBuf;
+
+use crabbox_core::Paths;
+
+/// SSH endpoint settings shared by providers that reach existing hosts.
+#[derive(Debug, Clone, Default)]
+pub struct SshSettings {
+    pub user: Option<String>,
+    pub port: Option<String>,
+    /// `None` means the default (`22`); an empty list disables fallbacks.
+    pub fallback_ports: Option<Vec<String>>,
+    pub key: Option<PathBuf>,
+}
+
+/// `static.*` settings of the `ssh` provider.
+#[derive(Debug, Clone, Default)]
+pub struct StaticSettings {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub host: Option<String>,
+    pub user: Option<String>,
+    pub port: Option<String>,
+    pub work_root: Option<String>,
+}
+
+/// Everything a provider may read when it is created.
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    pub paths: Paths,
+    pub work_root: String,
+    pub ssh: SshSettings,
+    pub static_host: StaticSettings,
+}
+
+impl ProviderSettings {
+    pub fn new(paths: Paths) -> ProviderSettings {
+        ProviderSettings {
+            paths,
+            work_root: "/work/crabbox".into(),
+            ssh: SshSettings::default(),
+            static_host: StaticSettings::default(),
+        }
+    }
+}
