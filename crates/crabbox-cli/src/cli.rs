@@ -38,10 +38,19 @@ pub enum Command {
     Heartbeat(HeartbeatArgs),
     /// Non-mutating readiness checks.
     Doctor(DoctorArgs),
+    /// Print the sync manifest and size hotspots without leasing.
+    #[command(name = "sync-plan")]
+    SyncPlan(SyncPlanArgs),
     /// Built-in providers with their kind and features.
     Providers(JsonArgs),
     /// Remove expired leases.
     Cleanup(CleanupArgs),
+    /// Recorded runs, newest first.
+    History(HistoryArgs),
+    /// The retained output of a run.
+    Logs(LogsArgs),
+    /// The ordered events of a run.
+    Events(EventsArgs),
     /// Local claim files.
     #[command(subcommand)]
     Claims(ClaimsCommand),
@@ -100,7 +109,7 @@ pub struct LeaseCreateArgs {
     pub slug: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 #[command(trailing_var_arg = true)]
 pub struct RunArgs {
     #[command(flatten)]
@@ -126,6 +135,15 @@ pub struct RunArgs {
     /// Sync and stop without running a command.
     #[arg(long = "sync-only")]
     pub sync_only: bool,
+    /// Delete the remote workdir first, then send everything.
+    #[arg(long = "full-resync", visible_alias = "fresh-sync")]
+    pub full_resync: bool,
+    /// Compare file checksums instead of size and mtime.
+    #[arg(long)]
+    pub checksum: bool,
+    /// Allow a sync over the failure thresholds.
+    #[arg(long = "force-sync-large")]
+    pub force_sync_large: bool,
     /// Run the words as one `bash -lc` script.
     #[arg(long)]
     pub shell: bool,
@@ -249,6 +267,62 @@ pub enum ConfigCommand {
 pub struct ConfigShowArgs {
     #[command(flatten)]
     pub provider: ProviderArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only runs on this lease (ID or slug).
+    #[arg(long)]
+    pub lease: Option<String>,
+    /// Only runs in this state (running|succeeded|failed|canceled).
+    #[arg(long)]
+    pub state: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Run ID (run_…).
+    #[arg(value_name = "RUN")]
+    pub run: Option<String>,
+    /// Only the last N lines.
+    #[arg(long)]
+    pub tail: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Run ID (run_…).
+    #[arg(value_name = "RUN")]
+    pub run: Option<String>,
+    /// Only events after this sequence number.
+    #[arg(long, default_value_t = 0)]
+    pub after: u64,
+    #[arg(long, default_value_t = 500)]
+    pub limit: usize,
+    /// Only events of this type.
+    #[arg(long = "type")]
+    pub kind: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncPlanArgs {
+    /// How many paths, files and directories to list.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
     #[arg(long)]
     pub json: bool,
 }

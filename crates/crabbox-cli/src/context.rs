@@ -69,6 +69,11 @@ impl App {
         }
     }
 
+    /// The local run history database.
+    pub fn history_path(&self) -> PathBuf {
+        self.paths.state_dir.join("history.sqlite")
+    }
+
     pub fn repo(&self) -> Repo {
         crabbox_sync::discover_repo(&self.cwd)
     }

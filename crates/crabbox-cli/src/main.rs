@@ -9,6 +9,7 @@ mod error;
 mod forward_env;
 mod leases;
 mod printer;
+mod recorder;
 mod timing;
 
 use clap::{CommandFactory, Parser};
@@ -58,7 +59,11 @@ async fn dispatch(app: &mut App, command: Command) -> CliResult<i32> {
         Command::Heartbeat(args) => stop::heartbeat(app, args).await,
         Command::Doctor(args) => doctor::doctor(app, args).await,
         Command::Providers(args) => info::providers(app, args),
+        Command::SyncPlan(args) => info::sync_plan(app, args),
         Command::Cleanup(args) => cleanup::cleanup(app, args).await,
+        Command::History(args) => history::history(app, args),
+        Command::Logs(args) => history::logs(app, args),
+        Command::Events(args) => history::events(app, args),
         Command::Claims(ClaimsCommand::List(args)) => info::claims_list(app, args),
         Command::Config(ConfigCommand::Path) => info::config_path(app),
         Command::Config(ConfigCommand::Show(args)) => info::config_show(app, args),

@@ -23,6 +23,8 @@ pub struct Timing {
     pub total_ms: u64,
     pub files_sent: u64,
     pub bytes_sent: u64,
+    pub sync_skipped: bool,
+    pub sync_steps: Vec<(&'static str, u64)>,
     pub exit_code: i32,
     pub workdir: String,
     pub stop_command: String,
@@ -45,6 +47,8 @@ impl Timing {
             total_ms: 0,
             files_sent: 0,
             bytes_sent: 0,
+            sync_skipped: false,
+            sync_steps: Vec::new(),
             exit_code: 0,
             workdir: String::new(),
             stop_command: String::new(),
@@ -67,6 +71,26 @@ impl Timing {
         ));
     }
 
+    pub fn record_sync(&mut self, outcome: &crabbox_sync::SyncOutcome) {
+        self.sync_skipped = outcome.skipped;
+        self.files_sent = outcome.files_sent;
+        self.bytes_sent = outcome.bytes_sent;
+        self.sync_steps = outcome
+            .steps
+            .iter()
+            .map(|(name, took)| (*name, ms(*took)))
+            .collect();
+    }
+
+    /// `manifest:12ms,plan:0ms,rsync:80ms`.
+    pub fn sync_steps_text(&self) -> String {
+        self.sync_steps
+            .iter()
+            .map(|(name, took)| format!("{name}:{took}ms"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     pub fn to_json(&self, run_status: &str) -> serde_json::Value {
         json!({
             "provider": self.provider,
@@ -76,7 +100,12 @@ impl Timing {
             "leaseMs": self.lease_ms,
             "bootstrapMs": self.bootstrap_ms,
             "syncMs": self.sync_ms,
-            "syncSkipped": false,
+            "syncSkipped": self.sync_skipped,
+            "syncPhases": self
+                .sync_steps
+                .iter()
+                .map(|(name, took)| json!({ "name": name, "ms": took }))
+                .collect::<Vec<_>>(),
             "syncFiles": self.files_sent,
             "syncBytes": self.bytes_sent,
             "commandMs": self.command_ms,

@@ -79,6 +79,10 @@ pub struct RemoteCommand {
     pub env: Vec<(String, String)>,
     /// Where the runner records the command's process group for cancellation.
     pub pid_file: String,
+    /// Shell run before the command, in the workdir.
+    pub prologue: Option<String>,
+    /// Shell run after the command; `$s` holds its exit status.
+    pub epilogue: Option<String>,
 }
 
 impl RemoteCommand {
@@ -121,8 +125,18 @@ impl RemoteCommand {
         // startup files would cost a second time). `set -m` gives the background job
         // its own process group whose id is the recorded pid; `set +m` avoids
         // job-status chatter on stderr.
+        let prologue = self
+            .prologue
+            .as_ref()
+            .map(|script| format!("{script}; "))
+            .unwrap_or_default();
+        let epilogue = self
+            .epilogue
+            .as_ref()
+            .map(|script| format!("{script}; "))
+            .unwrap_or_default();
         format!(
-            "mkdir -p {directories} && cd {workdir} || exit 1; set -m; {assignments}{inner} & p=$!; set +m; printf %s \"$p\" > {pid_file}; wait \"$p\"; s=$?; rm -f {pid_file}; exit \"$s\""
+            "mkdir -p {directories} && cd {workdir} || exit 1; {prologue}set -m; {assignments}{inner} & p=$!; set +m; printf %s \"$p\" > {pid_file}; wait \"$p\"; s=$?; rm -f {pid_file}; {epilogue}exit \"$s\""
         )
     }
 }
@@ -195,6 +209,8 @@ mod tests {
             shell: false,
             env: vec![("CI".into(), "1".into()), ("bad-name".into(), "x".into())],
             pid_file: "/tmp/p/run_1".into(),
+            prologue: None,
+            epilogue: None,
         };
         let rendered = command.render();
         assert!(rendered

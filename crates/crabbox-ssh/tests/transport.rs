@@ -53,6 +53,8 @@ fn command(workdir: &str, script: &str, pid_file: &str) -> RemoteCommand {
         shell: true,
         env: vec![("GREETING".into(), "it's here".into())],
         pid_file: pid_file.to_string(),
+        prologue: None,
+        epilogue: None,
     }
 }
 

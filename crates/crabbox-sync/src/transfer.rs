@@ -8,7 +8,7 @@ use tokio::process::Command;
 
 use crabbox_ssh::{find_tool, shell_quote, Connection};
 
-use crate::{Manifest, SyncError};
+use crate::SyncError;
 
 /// What a transfer moved.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +27,50 @@ pub fn rsync_shell(connection: &Connection) -> String {
         .join(" ")
 }
 
+/// A shell snippet (ending in `&& `, or empty) that deletes `paths` under `workdir`
+/// and then removes directories the deletions left empty.
+pub fn delete_script(workdir: &str, paths: &[&str]) -> String {
+    if paths.is_empty() {
+        return String::new();
+    }
+    let mut parents: Vec<&str> = paths
+        .iter()
+        .flat_map(|path| {
+            let mut dirs = Vec::new();
+            let mut rest = *path;
+            while let Some((dir, _)) = rest.rsplit_once('/') {
+                dirs.push(dir);
+                rest = dir;
+            }
+            dirs
+        })
+        .collect();
+    // Deepest first, so a parent is tried after its children.
+    parents.sort_by(|a, b| {
+        b.matches('/')
+            .count()
+            .cmp(&a.matches('/').count())
+            .then(a.cmp(b))
+    });
+    parents.dedup();
+    let quoted = |list: &[&str]| {
+        list.iter()
+            .map(|path| shell_quote(path))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let rmdir = if parents.is_empty() {
+        String::new()
+    } else {
+        format!("; rmdir -- {} 2>/dev/null", quoted(&parents))
+    };
+    format!(
+        "(cd {} && rm -f -- {}{rmdir}; true) && ",
+        shell_quote(workdir),
+        quoted(paths)
+    )
+}
+
 /// rsync splits `-e` on spaces and honours single or double quotes (no escapes).
 fn rsync_quote(word: &str) -> String {
     if !word.contains([' ', '\'', '"']) {
@@ -38,22 +82,33 @@ fn rsync_quote(word: &str) -> String {
     }
 }
 
-/// Sends the manifest's files from `root` into `workdir` on the runner, creating
-/// the workdir in the same remote invocation.
+/// Sends `paths` (relative to `root`) into `workdir` on the runner, creating the
+/// workdir in the same remote invocation.
 pub async fn send(
     connection: &Connection,
     root: &Path,
-    manifest: &Manifest,
+    paths: &[&str],
     workdir: &str,
+    checksum: bool,
+    before: &str,
 ) -> Result<TransferStats, SyncError> {
     let rsync = find_tool("rsync")?;
     let destination = format!("{}:{}/", connection.target.destination(), workdir);
-    let mut child = Command::new(rsync)
-        .args(["-a", "--stats", "--files-from=-", "--from0"])
+    let mut command = Command::new(rsync);
+    command.args(["-a", "--stats", "--files-from=-", "--from0"]);
+    if checksum {
+        command.arg("--checksum");
+    }
+    // `before` runs in the same remote invocation as the receiving rsync, so
+    // deletions cost no extra round trip.
+    let mut child = command
         .arg("-e")
         .arg(rsync_shell(connection))
         .arg("--rsync-path")
-        .arg(format!("mkdir -p {} && rsync", shell_quote(workdir)))
+        .arg(format!(
+            "mkdir -p {} && {before}rsync",
+            shell_quote(workdir)
+        ))
         .arg(format!("{}/", root.display()))
         .arg(destination)
         .stdin(Stdio::piped())
@@ -65,9 +120,9 @@ pub async fn send(
             context: "start rsync".into(),
             source,
         })?;
-    let mut list = Vec::new();
-    for file in &manifest.files {
-        list.extend_from_slice(file.as_bytes());
+    let mut list = Vec::with_capacity(paths.len() * 32);
+    for path in paths {
+        list.extend_from_slice(path.as_bytes());
         list.push(0);
     }
     let mut stdin = child.stdin.take().expect("piped stdin");
@@ -125,6 +180,15 @@ mod tests {
         let stats = parse_stats(text);
         assert_eq!(stats.files_sent, 3);
         assert_eq!(stats.bytes_sent, 1234);
+    }
+
+    #[test]
+    fn delete_script_removes_files_then_emptied_parents() {
+        assert_eq!(delete_script("/w", &[]), "");
+        assert_eq!(
+            delete_script("/w", &["a/b/c.txt", "a/d.txt", "top"]),
+            "(cd /w && rm -f -- a/b/c.txt a/d.txt top; rmdir -- a/b a 2>/dev/null; true) && "
+        );
     }
 
     #[test]

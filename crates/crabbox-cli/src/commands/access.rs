@@ -32,6 +32,8 @@ async fn prepare(
         .touch(&resolved.lease.id, None, None)
         .await?;
     let target = leases::target(app, &lease)?;
+    // Someone with a shell may change the synced tree: the next sync compares all.
+    crabbox_sync::SyncState::invalidate_all(&app.paths.lease_key_dir(&lease.id));
     Ok((
         leases::Resolved {
             lease,

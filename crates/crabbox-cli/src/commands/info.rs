@@ -81,3 +81,27 @@ pub fn config_show(app: &App, args: ConfigShowArgs) -> CliResult<i32> {
     }
     Ok(0)
 }
+
+pub fn sync_plan(app: &App, args: crate::cli::SyncPlanArgs) -> CliResult<i32> {
+    let repo = app.repo();
+    if !repo.is_git {
+        return Err(crabbox_sync::SyncError::NotARepository {
+            root: repo.root.display().to_string(),
+        }
+        .into());
+    }
+    let config = app.config(Some(repo.root.as_path()), Vec::new())?;
+    let options = crate::commands::run::sync_options(&config, &crate::cli::RunArgs::default());
+    let rules = crabbox_sync::ExcludeRules::load(&repo.root, &options.excludes, &options.includes)?;
+    let manifest = crabbox_sync::build_manifest(&repo.root, &rules)?;
+    let guardrail = crabbox_sync::evaluate(&manifest, &options.limits);
+    if args.json {
+        app.printer.json(&crabbox_sync::plan_json(
+            &manifest, &guardrail, &rules, args.limit,
+        ));
+    } else {
+        app.printer
+            .out(crabbox_sync::plan_text(&manifest, &guardrail, &rules, args.limit).trim_end());
+    }
+    Ok(0)
+}

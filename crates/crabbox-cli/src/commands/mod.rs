@@ -3,6 +3,7 @@
 pub mod access;
 pub mod cleanup;
 pub mod doctor;
+pub mod history;
 pub mod info;
 pub mod run;
 pub mod status;

@@ -1,0 +1,271 @@
+//! The middle of a run: readiness, sync, the command and its trailer.
+
+use std::time::{Duration, Instant};
+
+use crabbox_core::{format_duration, RunId};
+use crabbox_proto::ExitCode;
+use crabbox_providers::LeaseState;
+use crabbox_ssh::{kill_command, Connection, RemoteCommand, StreamOutcome};
+use crabbox_sync::{
+    candidate_line, guardrail_message, trailer_script, Destination, GuardrailStatus, RemoteState,
+    SyncState, TrailerScanner,
+};
+use serde_json::json;
+
+use super::sink::RunSink;
+use super::{Outcome, Session};
+use crate::error::CliResult;
+use crate::leases;
+use crate::timing::ms;
+
+fn round_ms(duration: Duration) -> Duration {
+    Duration::from_millis(duration.as_millis() as u64)
+}
+
+impl Session<'_> {
+    fn work_root(&self) -> String {
+        if self.lease.work_root.is_empty() {
+            self.config
+                .str("workRoot")
+                .unwrap_or("/work/crabbox")
+                .to_string()
+        } else {
+            self.lease.work_root.clone()
+        }
+    }
+
+    /// Bookkeeping next to (never inside) the synced tree.
+    fn meta_dir(&self) -> String {
+        format!(
+            "{}/{}/.crabbox-sync-{}",
+            self.work_root(),
+            self.lease.id,
+            self.repo.name
+        )
+    }
+
+    pub(super) fn sync_state(&self) -> SyncState {
+        SyncState::at(
+            self.app
+                .paths
+                .lease_key_dir(&self.lease.id)
+                .join(format!("sync-{}.state", self.repo.name)),
+        )
+    }
+
+    pub(super) async fn execute(&mut self) -> Outcome {
+        let phase = Instant::now();
+        let connection = tokio::select! {
+            result = leases::connect(self.app, self.provider.as_ref(), &self.lease) => match result {
+                Ok(connection) => connection,
+                Err(error) => return Outcome::Failed(error),
+            },
+            code = self.cancel.cancelled() => return Outcome::Interrupted(code),
+        };
+        self.timing.bootstrap_ms = ms(phase.elapsed());
+        let workdir = format!("{}/{}/{}", self.work_root(), self.lease.id, self.repo.name);
+        self.timing.workdir = workdir.clone();
+        self.print_context(&connection, &workdir);
+
+        if self.prepared.is_some() {
+            let cancel = self.cancel.clone();
+            let synced = tokio::select! {
+                result = self.sync(&connection, &workdir) => result,
+                code = cancel.cancelled() => {
+                    // The sync never finished; the runner copy is unknown now.
+                    let _ = self.sync_state().set_remote(RemoteState::Unknown);
+                    return Outcome::Interrupted(code);
+                }
+            };
+            if let Err(error) = synced {
+                return Outcome::Failed(error);
+            }
+        }
+        if self.args.sync_only {
+            self.app.printer.out(format!("synced {workdir}"));
+            return Outcome::Exited(0);
+        }
+        self.command(&connection, &workdir).await
+    }
+
+    fn print_context(&self, connection: &Connection, workdir: &str) {
+        let printer = self.app.printer;
+        let lease = &self.lease;
+        printer.note("run context:");
+        printer.note(format!("  run={} portal=- logs=-", self.timing.run_id));
+        printer.note(format!(
+            "  lease={} slug={} provider={} target=linux type={}",
+            lease.id, lease.slug, lease.provider, lease.server_type
+        ));
+        printer.note(format!(
+            "  ssh={}@{}:{} ip={}",
+            lease.user, lease.host, connection.port, lease.host
+        ));
+        printer.note(format!("  workdir={workdir} workspace=raw actions=-"));
+    }
+
+    async fn sync(&mut self, connection: &Connection, workdir: &str) -> CliResult<()> {
+        let prepared = self.prepared.as_ref().expect("sync is prepared");
+        let printer = self.app.printer;
+        printer.note(candidate_line(&prepared.manifest));
+        if prepared.guardrail.status == GuardrailStatus::Warning {
+            printer.warn(guardrail_message(&prepared.guardrail));
+        }
+        self.recorder.event(
+            "sync.started",
+            "sync",
+            format!("workdir={workdir}"),
+            json!({}),
+        );
+        let started = Instant::now();
+        let meta_dir = self.meta_dir();
+        let destination = Destination {
+            connection,
+            workdir,
+            meta_dir: &meta_dir,
+        };
+        let state = self.sync_state();
+        let outcome = crabbox_sync::sync(
+            prepared,
+            &destination,
+            &state,
+            &self.sync_options,
+            &mut |line| printer.note(line),
+        )
+        .await?;
+        let took = started.elapsed() + prepared.manifest_time;
+        if outcome.skipped {
+            printer.note(format!(
+                "No changes detected, skipping sync ({})",
+                format_duration(round_ms(took))
+            ));
+        } else {
+            printer.note(format!(
+                "sync complete in {} files={} bytes={} deleted={}",
+                format_duration(round_ms(took)),
+                outcome.files_sent,
+                outcome.bytes_sent,
+                outcome.deleted
+            ));
+        }
+        self.recorder.event(
+            "sync.finished",
+            "sync",
+            format!(
+                "duration={} skipped={} files={} bytes={}",
+                format_duration(round_ms(took)),
+                outcome.skipped,
+                outcome.files_sent,
+                outcome.bytes_sent
+            ),
+            json!({
+                "skipped": outcome.skipped,
+                "filesSent": outcome.files_sent,
+                "bytesSent": outcome.bytes_sent,
+                "deleted": outcome.deleted,
+                "steps": outcome.steps_text(),
+            }),
+        );
+        self.timing.sync_ms = ms(took);
+        self.timing.record_sync(&outcome);
+        Ok(())
+    }
+
+    async fn command(&mut self, connection: &Connection, workdir: &str) -> Outcome {
+        let mut env = crate::forward_env::forwarded(
+            &self.config.list("env.allow"),
+            &self.args.allow_env,
+            std::env::vars(),
+        );
+        env.push(("CRABBOX_LEASE_ID".into(), self.lease.id.clone()));
+        env.push(("CRABBOX_RUN_ID".into(), self.timing.run_id.clone()));
+        env.push(("CRABBOX_SLUG".into(), self.lease.slug.clone()));
+        let work_root = self.work_root();
+        let pid_file = format!("{work_root}/.crabbox-runs/{}.pid", self.timing.run_id);
+        let nonce = RunId::generate().as_str()[4..].to_string();
+        let prune = match &self.prepared {
+            Some(prepared) => crabbox_sync::prune_list(prepared),
+            None => vec![".git".into()],
+        };
+        let trailer = trailer_script(&self.meta_dir(), &nonce, &prune);
+        let command = RemoteCommand {
+            workdir: workdir.to_string(),
+            argv: self.args.command.clone(),
+            shell: self.args.shell,
+            env,
+            pid_file: pid_file.clone(),
+            prologue: Some(trailer.prologue),
+            epilogue: Some(trailer.epilogue),
+        };
+        self.touch(LeaseState::Running).await;
+        let heartbeat = leases::spawn_touch_loop(self.provider.clone(), &self.lease);
+        self.app.printer.note(format!(
+            "running on {} {}",
+            self.lease.host,
+            self.args.command.join(" ")
+        ));
+        self.recorder.event(
+            "command.started",
+            "command",
+            self.args.command.join(" "),
+            json!({ "command": self.args.command }),
+        );
+        let phase = Instant::now();
+        let mut sink = RunSink {
+            scanner: TrailerScanner::new(&nonce),
+            log: &mut self.recorder.log,
+        };
+        let cancel = self.cancel.clone();
+        let streamed = connection
+            .stream(
+                &command.render(),
+                &kill_command(&pid_file),
+                &mut sink,
+                async move {
+                    cancel.cancelled().await;
+                },
+            )
+            .await;
+        let changed = sink.finish();
+        heartbeat.abort();
+        self.timing.command_ms = ms(phase.elapsed());
+        // What the command did to the synced tree decides how the next sync starts.
+        let remote = match (&streamed, changed) {
+            (Ok(StreamOutcome::Exited(_)), Some(0)) => RemoteState::Clean,
+            (Ok(StreamOutcome::Exited(_)), Some(count)) => RemoteState::Changed { count },
+            _ => RemoteState::Unknown,
+        };
+        if let Err(error) = self.sync_state().set_remote(remote) {
+            self.app.printer.warn(error.to_string());
+        }
+        match streamed {
+            Ok(StreamOutcome::Exited(code)) => {
+                self.touch(LeaseState::Ready).await;
+                self.app.printer.note(format!(
+                    "command complete in {} total={}",
+                    format_duration(round_ms(phase.elapsed())),
+                    format_duration(round_ms(self.timing.elapsed()))
+                ));
+                self.recorder.event(
+                    "command.finished",
+                    "command",
+                    format!("exit={code}"),
+                    json!({ "exitCode": code }),
+                );
+                Outcome::Exited(code)
+            }
+            Ok(StreamOutcome::Cancelled) => {
+                Outcome::Interrupted(self.cancel.reason().unwrap_or(ExitCode::Interrupted))
+            }
+            Err(error) => Outcome::Failed(error.into()),
+        }
+    }
+
+    async fn touch(&self, state: LeaseState) {
+        if let Err(error) = self.provider.touch(&self.lease.id, Some(state), None).await {
+            self.app
+                .printer
+                .warn(format!("touch failed for {}: {error}", self.lease.id));
+        }
+    }
+}

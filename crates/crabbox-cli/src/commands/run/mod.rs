@@ -1,0 +1,208 @@
+//! `crabbox run`: lease or reuse, sync, stream the command, record, release.
+
+mod execute;
+mod finish;
+mod sink;
+mod sync_options;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crabbox_core::RunId;
+use crabbox_history::NewRun;
+use crabbox_proto::ExitCode;
+use crabbox_providers::{Lease, Provider};
+use serde_json::json;
+
+use crate::cancel::Cancel;
+use crate::cli::RunArgs;
+use crate::context::{create_flags, App};
+use crate::error::{CliError, CliResult};
+use crate::leases::{self, LeaseSettings};
+use crate::recorder::Recorder;
+use crate::timing::Timing;
+
+pub use sync_options::sync_options;
+
+/// When a run releases its lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopAfter {
+    Auto,
+    Success,
+    Always,
+    Failure,
+    Never,
+}
+
+impl StopAfter {
+    fn parse(value: Option<&str>) -> CliResult<StopAfter> {
+        match value.map(str::trim) {
+            None | Some("") | Some("auto") => Ok(StopAfter::Auto),
+            Some("success") => Ok(StopAfter::Success),
+            Some("always") => Ok(StopAfter::Always),
+            Some("failure") => Ok(StopAfter::Failure),
+            Some("never") => Ok(StopAfter::Never),
+            Some(other) => Err(CliError::usage(format!(
+                "invalid --stop-after {other:?}; use success, always, failure or never"
+            ))),
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            StopAfter::Auto => "auto",
+            StopAfter::Success => "success",
+            StopAfter::Always => "always",
+            StopAfter::Failure => "failure",
+            StopAfter::Never => "never",
+        }
+    }
+}
+
+/// How the work between leasing and releasing ended.
+enum Outcome {
+    Exited(i32),
+    Interrupted(ExitCode),
+    Failed(CliError),
+}
+
+impl Outcome {
+    fn failed(&self) -> bool {
+        !matches!(self, Outcome::Exited(0))
+    }
+}
+
+/// Everything one run works with once its lease exists.
+struct Session<'a> {
+    app: &'a App,
+    args: &'a RunArgs,
+    config: &'a crabbox_config::Config,
+    lease: Lease,
+    provider: Arc<dyn Provider>,
+    repo: crabbox_sync::Repo,
+    prepared: Option<crabbox_sync::Prepared>,
+    sync_options: crabbox_sync::SyncOptions,
+    cancel: Cancel,
+    recorder: Recorder,
+    timing: Timing,
+    acquired: bool,
+}
+
+pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
+    validate(&args)?;
+    let stop_after = StopAfter::parse(args.stop_after.as_deref())?;
+    let started = Instant::now();
+    app.printer.quiet = args.timing_json;
+    let repo = app.repo();
+    let config = app.config(
+        repo.is_git.then_some(repo.root.as_path()),
+        create_flags(&args.create),
+    )?;
+    let sync_options = sync_options(&config, &args);
+    // Missing tools, a non-repository and an oversized or mass-deleting sync all
+    // fail before anything is leased.
+    crabbox_ssh::find_tool("ssh")?;
+    let prepared = if args.no_sync {
+        None
+    } else {
+        crabbox_ssh::find_tool("rsync")?;
+        if !repo.is_git {
+            return Err(crabbox_sync::SyncError::NotARepository {
+                root: repo.root.display().to_string(),
+            }
+            .into());
+        }
+        Some(crabbox_sync::prepare(&repo.root, &sync_options)?)
+    };
+    let cancel = Cancel::install();
+    let run_id = RunId::generate();
+    let timing = Timing::new(run_id.to_string());
+
+    let (lease, provider, acquired) = match &args.id {
+        Some(value) => {
+            let resolved = leases::resolve(app, &config, value).await?;
+            (resolved.lease, resolved.provider, false)
+        }
+        None => {
+            let (provider, _) = app.provider(&config, true)?;
+            app.reap_expired(provider.as_ref());
+            let settings = LeaseSettings {
+                keep: args.keep.unwrap_or(false),
+                slug: args.create.slug.clone(),
+            };
+            let lease = leases::acquire(app, &config, &provider, &settings).await?;
+            app.printer.note(leases::leased_line(&lease));
+            (lease, provider, true)
+        }
+    };
+    let recorder = Recorder::open(&app.history_path(), run_id.as_str(), app.printer);
+    recorder.start(NewRun {
+        id: run_id.to_string(),
+        lease_id: lease.id.clone(),
+        slug: lease.slug.clone(),
+        provider: lease.provider.clone(),
+        target: "linux".into(),
+        class: config.str("class").unwrap_or_default().to_string(),
+        server_type: lease.server_type.clone(),
+        command: args.command.clone(),
+        label: String::new(),
+    });
+    recorder.event(
+        if acquired {
+            "lease.created"
+        } else {
+            "lease.reused"
+        },
+        "leasing",
+        format!("lease={} slug={}", lease.id, lease.slug),
+        json!({ "leaseID": lease.id, "slug": lease.slug }),
+    );
+    let mut session = Session {
+        app,
+        args: &args,
+        config: &config,
+        lease,
+        provider,
+        repo,
+        prepared,
+        sync_options,
+        cancel,
+        recorder,
+        timing,
+        acquired,
+    };
+    session.timing.lease(&session.lease, started.elapsed());
+    let repo_root = session.repo.root.display().to_string();
+    let outcome = match leases::claim(app, &session.lease, &repo_root, args.reclaim) {
+        Ok(_) => session.execute().await,
+        Err(error) => Outcome::Failed(error),
+    };
+    let outcome = match (outcome, session.cancel.reason()) {
+        (Outcome::Failed(_), Some(code)) => Outcome::Interrupted(code),
+        (outcome, _) => outcome,
+    };
+    session.finish(stop_after, outcome, started).await
+}
+
+fn validate(args: &RunArgs) -> CliResult<()> {
+    let usage = "usage: crabbox run [flags] -- <command...>";
+    if args.command.is_empty() && !args.sync_only {
+        return Err(CliError::usage(format!("missing command\n{usage}")));
+    }
+    if args.sync_only && !args.command.is_empty() {
+        return Err(CliError::usage(format!(
+            "--sync-only takes no command\n{usage}"
+        )));
+    }
+    if args.no_sync && (args.sync_only || args.full_resync || args.checksum) {
+        return Err(CliError::usage(
+            "--no-sync cannot be combined with --sync-only, --full-resync or --checksum",
+        ));
+    }
+    if args.id.is_some() && args.create.slug.is_some() {
+        return Err(CliError::usage(
+            "--slug names new leases only; it cannot be combined with --id",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,607 @@
+//! Ordered exclude rules: which checkout paths are sent, and why the others are not.
+
+mod glob;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use glob::Glob;
+
+use crate::SyncError;
+
+/// Build output, caches and VCS metadata that are never worth sending.
+const BUILTIN: &[&str] = &[
+    ".git",
+    "._*",
+    "node_modules",
+    ".ignored",
+    ".turbo",
+    ".next",
+    ".vite",
+    ".parcel-cache",
+    ".rollup.cache",
+    "dist",
+    "dist-runtime",
+    "coverage",
+    "playwright-report",
+    "test-results",
+    ".cache",
+    ".tmp",
+    ".local",
+    ".swiftpm",
+    ".build",
+    "apps/*/.build",
+    ".pnpm-store",
+    ".npm",
+    ".yarn/cache",
+    ".venv",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".gradle",
+    "target",
+];
+
+/// Built-ins that some projects use as source directories, so a file git tracks
+/// under them is still sent.
+const AMBIGUOUS: &[&str] = &[
+    "dist",
+    "dist-runtime",
+    "coverage",
+    "playwright-report",
+    "test-results",
+    ".build",
+    "apps/*/.build",
+    "target",
+];
+
+/// Runner-side state that must never be overwritten from the client.
+const PROTECTED: &[&str] = &[
+    ".crabbox/env",
+    ".crabbox/scripts",
+    ".crabbox/logs",
+    ".crabbox/captures",
+    ".crabbox/runs",
+];
+
+/// Name of the per-repository ignore file at the checkout root.
+pub const IGNORE_FILE: &str = ".crabboxignore";
+
+/// Where a rule came from; reported so users can find the line to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuleOrigin {
+    Builtin,
+    Configured,
+    IgnoreFile,
+    Protected,
+}
+
+impl RuleOrigin {
+    /// Where a user would look for the rule, for error messages.
+    fn setting(self) -> &'static str {
+        match self {
+            RuleOrigin::Builtin => "built-in",
+            RuleOrigin::Configured => "sync.exclude",
+            RuleOrigin::IgnoreFile => IGNORE_FILE,
+            RuleOrigin::Protected => "protected",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleOrigin::Builtin => "builtin",
+            RuleOrigin::Configured => "configured",
+            RuleOrigin::IgnoreFile => "crabboxignore",
+            RuleOrigin::Protected => "protected",
+        }
+    }
+}
+
+/// What the rules say about one path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Keep,
+    Excluded {
+        pattern: String,
+        origin: RuleOrigin,
+    },
+    /// An ambiguous built-in matched, but git tracks the file, so it is kept.
+    KeptTracked {
+        pattern: String,
+    },
+    /// `sync.include` is set and no include pattern matches.
+    NotIncluded,
+}
+
+impl Decision {
+    pub fn is_kept(&self) -> bool {
+        matches!(self, Decision::Keep | Decision::KeptTracked { .. })
+    }
+}
+
+/// A pattern with the path-matching rules shared by excludes and includes.
+#[derive(Debug, Clone)]
+struct Pattern {
+    /// As written, minus any `!` marker and surrounding `/`.
+    text: String,
+    glob: Glob,
+}
+
+impl Pattern {
+    fn compile(text: &str, origin: &'static str) -> Result<Pattern, SyncError> {
+        let glob = Glob::compile(text).map_err(|message| SyncError::InvalidPattern {
+            pattern: text.to_string(),
+            origin,
+            message: message.to_string(),
+        })?;
+        Ok(Pattern {
+            text: text.to_string(),
+            glob,
+        })
+    }
+
+    /// The path itself or a directory above it; for a pattern without `/`, any
+    /// single segment; otherwise the glob over the path or a leading prefix.
+    fn matches(&self, path: &str) -> bool {
+        if is_same_or_under(path, &self.text, false) {
+            return true;
+        }
+        if self.glob.is_single_segment() {
+            path.split('/')
+                .any(|segment| self.glob.matches_segment(segment))
+        } else {
+            self.glob.matches_leading(path)
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    pattern: Pattern,
+    negated: bool,
+    origin: RuleOrigin,
+    ambiguous: bool,
+}
+
+/// The ordered rule list: built-ins, `sync.exclude`, `.crabboxignore`, then the
+/// protected runtime paths. The last matching rule wins.
+#[derive(Debug, Clone)]
+pub struct ExcludeRules {
+    rules: Vec<Rule>,
+    /// Wildcard-free single-segment rules by name, mapped to the highest rule
+    /// index with that name: one hash lookup per segment instead of a scan.
+    segment_rules: HashMap<String, usize>,
+    /// Indices of every other rule, highest first.
+    scanned_rules: Vec<usize>,
+    include: Vec<Pattern>,
+}
+
+impl ExcludeRules {
+    /// Builds the rules from config values and the ignore file's text.
+    pub fn new(
+        configured: &[String],
+        ignore_file_text: Option<&str>,
+        include: &[String],
+    ) -> Result<ExcludeRules, SyncError> {
+        let mut lines: Vec<(&str, RuleOrigin)> = BUILTIN
+            .iter()
+            .map(|pattern| (*pattern, RuleOrigin::Builtin))
+            .collect();
+        lines.extend(
+            configured
+                .iter()
+                .map(|pattern| (pattern.trim(), RuleOrigin::Configured)),
+        );
+        lines.extend(
+            ignore_file_text
+                .unwrap_or_default()
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.starts_with('#'))
+                .map(|line| (line, RuleOrigin::IgnoreFile)),
+        );
+        let mut rules = Vec::with_capacity(lines.len() + PROTECTED.len());
+        for (line, origin) in lines {
+            if let Some(rule) = parse_rule(line, origin)? {
+                rules.push(rule);
+            }
+        }
+        for pattern in PROTECTED {
+            rules.extend(parse_rule(pattern, RuleOrigin::Protected)?);
+        }
+        let mut segment_rules = HashMap::new();
+        let mut scanned_rules = Vec::new();
+        for (index, rule) in rules.iter().enumerate() {
+            match rule.pattern.glob.literal_segment() {
+                // Protected rules compare case-insensitively, so they stay scanned.
+                Some(name) if name == rule.pattern.text && rule.origin != RuleOrigin::Protected => {
+                    segment_rules.insert(name, index);
+                }
+                _ => scanned_rules.push(index),
+            }
+        }
+        scanned_rules.reverse();
+        let include = include
+            .iter()
+            .map(|pattern| pattern.trim().trim_matches('/'))
+            .filter(|pattern| !pattern.is_empty())
+            .map(|pattern| Pattern::compile(pattern, "sync.include"))
+            .collect::<Result<_, _>>()?;
+        Ok(ExcludeRules {
+            rules,
+            segment_rules,
+            scanned_rules,
+            include,
+        })
+    }
+
+    /// Builds the rules, reading `<root>/.crabboxignore` when it exists.
+    pub fn load(
+        root: &Path,
+        configured: &[String],
+        include: &[String],
+    ) -> Result<ExcludeRules, SyncError> {
+        let path = root.join(IGNORE_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+            Err(error) => {
+                return Err(SyncError::IgnoreFile {
+                    path: path.display().to_string(),
+                    message: error.to_string(),
+                })
+            }
+        };
+        ExcludeRules::new(configured, text.as_deref(), include)
+    }
+
+    /// Decides one path relative to the root (forward slashes). `tracked` means git
+    /// tracks it as a regular file, which shields it from ambiguous built-ins.
+    pub fn decide(&self, path: &str, tracked: bool) -> Decision {
+        let decision = match self.last_match(path) {
+            None => Decision::Keep,
+            Some(rule) if rule.negated => Decision::Keep,
+            Some(rule) if rule.ambiguous && tracked => Decision::KeptTracked {
+                pattern: rule.pattern.text.clone(),
+            },
+            Some(rule) => Decision::Excluded {
+                pattern: rule.pattern.text.clone(),
+                origin: rule.origin,
+            },
+        };
+        if decision.is_kept()
+            && !self.include.is_empty()
+            && !self.include.iter().any(|pattern| pattern.matches(path))
+        {
+            return Decision::NotIncluded;
+        }
+        decision
+    }
+
+    fn last_match(&self, path: &str) -> Option<&Rule> {
+        let mut best = path
+            .split('/')
+            .filter_map(|segment| self.segment_rules.get(segment).copied())
+            .max();
+        for &index in &self.scanned_rules {
+            if best.is_some_and(|best| best >= index) {
+                break;
+            }
+            let rule = &self.rules[index];
+            let matched = if rule.origin == RuleOrigin::Protected {
+                is_same_or_under(path, &rule.pattern.text, true)
+            } else {
+                rule.pattern.matches(path)
+            };
+            if matched {
+                best = Some(index);
+                break;
+            }
+        }
+        best.map(|index| &self.rules[index])
+    }
+
+    /// Every rule in order as written (`!` for re-includes, `\!` for a literal
+    /// leading `!`) with its origin, then the include patterns as "include".
+    pub fn describe(&self) -> Vec<(String, &'static str)> {
+        let rules = self.rules.iter().map(|rule| {
+            let text = &rule.pattern.text;
+            let written = if rule.negated {
+                format!("!{text}")
+            } else if text.starts_with('!') {
+                format!("\\{text}")
+            } else {
+                text.clone()
+            };
+            (written, rule.origin.as_str())
+        });
+        let include = self
+            .include
+            .iter()
+            .map(|pattern| (pattern.text.clone(), "include"));
+        rules.chain(include).collect()
+    }
+}
+
+/// Parses one rule line; `None` for lines that say nothing (blank, or only `/`).
+fn parse_rule(line: &str, origin: RuleOrigin) -> Result<Option<Rule>, SyncError> {
+    let (negated, body) = if line.starts_with("\\!") {
+        (false, &line[1..])
+    } else if let Some(rest) = line.strip_prefix('!') {
+        (true, rest)
+    } else {
+        (false, line)
+    };
+    let text = body.trim_matches('/');
+    if text.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Rule {
+        pattern: Pattern::compile(text, origin.setting())?,
+        // The protected paths can never be negated: they are appended last.
+        negated: negated && origin != RuleOrigin::Protected,
+        origin,
+        ambiguous: origin == RuleOrigin::Builtin && AMBIGUOUS.contains(&text),
+    }))
+}
+
+/// `path == pattern` or `path` lies under the directory `pattern`.
+fn is_same_or_under(path: &str, pattern: &str, ignore_case: bool) -> bool {
+    let Some(head) = path.get(..pattern.len()) else {
+        return false;
+    };
+    let same = if ignore_case {
+        head.eq_ignore_ascii_case(pattern)
+    } else {
+        head == pattern
+    };
+    same && matches!(path.as_bytes().get(pattern.len()), None | Some(b'/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(configured: &[&str], ignore_file: Option<&str>, include: &[&str]) -> ExcludeRules {
+        let owned = |items: &[&str]| {
+            items
+                .iter()
+                .map(|item| item.to_string())
+                .collect::<Vec<_>>()
+        };
+        ExcludeRules::new(&owned(configured), ignore_file, &owned(include)).unwrap()
+    }
+
+    fn excluded_by(pattern: &str, origin: RuleOrigin) -> Decision {
+        Decision::Excluded {
+            pattern: pattern.into(),
+            origin,
+        }
+    }
+
+    #[test]
+    fn builtins_match_segments_globs_and_prefixes() {
+        let rules = rules(&[], None, &[]);
+        let cases: &[(&str, Decision)] = &[
+            ("src/main.rs", Decision::Keep),
+            ("README.md", Decision::Keep),
+            (".git", excluded_by(".git", RuleOrigin::Builtin)),
+            (".git/config", excluded_by(".git", RuleOrigin::Builtin)),
+            (
+                "web/node_modules/react/index.js",
+                excluded_by("node_modules", RuleOrigin::Builtin),
+            ),
+            ("node_modules_backup/a.js", Decision::Keep),
+            ("docs/._cover.png", excluded_by("._*", RuleOrigin::Builtin)),
+            ("docs/_cover.png", Decision::Keep),
+            (
+                "pkg/__pycache__/m.pyc",
+                excluded_by("__pycache__", RuleOrigin::Builtin),
+            ),
+            (
+                ".yarn/cache/left-pad.zip",
+                excluded_by(".yarn/cache", RuleOrigin::Builtin),
+            ),
+            (".yarn/releases/yarn.cjs", Decision::Keep),
+            ("sub/.yarn/cache/x.zip", Decision::Keep),
+            (
+                "apps/web/.build/out.o",
+                excluded_by("apps/*/.build", RuleOrigin::Builtin),
+            ),
+            (
+                "tools/.build/out.o",
+                excluded_by(".build", RuleOrigin::Builtin),
+            ),
+            (
+                "crates/app/target/debug/app",
+                excluded_by("target", RuleOrigin::Builtin),
+            ),
+            ("targets/list.txt", Decision::Keep),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(&rules.decide(path, false), expected, "{path}");
+        }
+    }
+
+    #[test]
+    fn glob_rules_with_a_slash_match_the_path_or_a_leading_prefix() {
+        let rules = rules(&["apps/*/generated", "docs/*.pdf"], None, &[]);
+        let cases: &[(&str, bool)] = &[
+            ("apps/web/generated", false),
+            ("apps/web/generated/api.ts", false),
+            ("apps/web/src/generated/api.ts", true),
+            ("apps/generated/api.ts", true),
+            ("docs/manual.pdf", false),
+            ("docs/manual.md", true),
+            ("docs/old/manual.pdf", true),
+        ];
+        for (path, kept) in cases {
+            assert_eq!(rules.decide(path, false).is_kept(), *kept, "{path}");
+        }
+    }
+
+    #[test]
+    fn the_last_matching_rule_wins_and_bang_re_includes() {
+        let rules = rules(
+            &["*.log", "/fixtures/"],
+            Some("# comment\n\n  !keep.log  \n!fixtures/golden\n\\!literal\n"),
+            &[],
+        );
+        let cases: &[(&str, Decision)] = &[
+            ("out/run.log", excluded_by("*.log", RuleOrigin::Configured)),
+            ("out/keep.log", Decision::Keep),
+            (
+                "fixtures/a.json",
+                excluded_by("fixtures", RuleOrigin::Configured),
+            ),
+            ("fixtures/golden/a.json", Decision::Keep),
+            ("!literal", excluded_by("!literal", RuleOrigin::IgnoreFile)),
+            (
+                "dir/!literal/x",
+                excluded_by("!literal", RuleOrigin::IgnoreFile),
+            ),
+            ("literal", Decision::Keep),
+            ("# comment", Decision::Keep),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(&rules.decide(path, false), expected, "{path}");
+        }
+    }
+
+    #[test]
+    fn builtins_can_be_re_included() {
+        let rules = rules(&[], Some("!node_modules/local-patch"), &[]);
+        assert_eq!(
+            rules.decide("node_modules/local-patch/index.js", false),
+            Decision::Keep
+        );
+        assert!(!rules.decide("node_modules/other/index.js", false).is_kept());
+    }
+
+    #[test]
+    fn protected_paths_cannot_be_re_included_and_ignore_case() {
+        let rules = rules(&["!.crabbox"], Some("!.crabbox/env\n!.crabbox/runs/*"), &[]);
+        let protected = |pattern: &str| excluded_by(pattern, RuleOrigin::Protected);
+        let cases: &[(&str, Decision)] = &[
+            (".crabbox/env", protected(".crabbox/env")),
+            (".crabbox/env/secrets", protected(".crabbox/env")),
+            (".CRABBOX/Env", protected(".crabbox/env")),
+            (".crabbox/runs/run_1/log", protected(".crabbox/runs")),
+            (".crabbox/Captures/a.png", protected(".crabbox/captures")),
+            (".crabbox/config.yaml", Decision::Keep),
+            (".crabbox/environment", Decision::Keep),
+            ("sub/.crabbox/env", Decision::Keep),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(&rules.decide(path, false), expected, "{path}");
+        }
+    }
+
+    #[test]
+    fn ambiguous_builtins_keep_tracked_files_but_user_rules_do_not() {
+        let builtins_only = rules(&[], None, &[]);
+        assert_eq!(
+            builtins_only.decide("target/keep.txt", true),
+            Decision::KeptTracked {
+                pattern: "target".into()
+            }
+        );
+        assert_eq!(
+            builtins_only.decide("apps/ios/.build/Info.plist", true),
+            Decision::KeptTracked {
+                pattern: "apps/*/.build".into()
+            }
+        );
+        assert_eq!(
+            builtins_only.decide("target/keep.txt", false),
+            excluded_by("target", RuleOrigin::Builtin)
+        );
+        // Not ambiguous: tracked files under node_modules are still excluded.
+        assert_eq!(
+            builtins_only.decide("node_modules/vendored.js", true),
+            excluded_by("node_modules", RuleOrigin::Builtin)
+        );
+        let configured = rules(&["target"], None, &[]);
+        assert_eq!(
+            configured.decide("target/keep.txt", true),
+            excluded_by("target", RuleOrigin::Configured)
+        );
+        let ignore_file = rules(&[], Some("dist"), &[]);
+        assert_eq!(
+            ignore_file.decide("dist/app.js", true),
+            excluded_by("dist", RuleOrigin::IgnoreFile)
+        );
+    }
+
+    #[test]
+    fn include_patterns_whitelist_what_the_excludes_keep() {
+        let rules = rules(&[], None, &["src", "*.toml", "/docs/"]);
+        let cases: &[(&str, Decision)] = &[
+            ("src/main.rs", Decision::Keep),
+            ("Cargo.toml", Decision::Keep),
+            ("crates/a/Cargo.toml", Decision::Keep),
+            ("docs/index.md", Decision::Keep),
+            ("README.md", Decision::NotIncluded),
+            (
+                "src/node_modules/x.js",
+                excluded_by("node_modules", RuleOrigin::Builtin),
+            ),
+            ("target/keep.txt", Decision::NotIncluded),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(&rules.decide(path, true), expected, "{path}");
+        }
+    }
+
+    #[test]
+    fn describe_lists_every_rule_in_order() {
+        let rules = rules(&["logs/"], Some("!keep\n\\!bang"), &["src"]);
+        let described = rules.describe();
+        assert_eq!(described.first(), Some(&(".git".to_string(), "builtin")));
+        let tail: Vec<_> = described[BUILTIN.len()..]
+            .iter()
+            .map(|(pattern, origin)| format!("{pattern} {origin}"))
+            .collect();
+        assert_eq!(
+            tail,
+            [
+                "logs configured",
+                "!keep crabboxignore",
+                "\\!bang crabboxignore",
+                ".crabbox/env protected",
+                ".crabbox/scripts protected",
+                ".crabbox/logs protected",
+                ".crabbox/captures protected",
+                ".crabbox/runs protected",
+                "src include",
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_patterns_name_their_origin() {
+        let error = ExcludeRules::new(&[], Some("[abc"), &[]).unwrap_err();
+        assert!(
+            matches!(&error, SyncError::InvalidPattern { pattern, origin, .. } if pattern == "[abc" && *origin == ".crabboxignore"),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn the_ignore_file_is_optional_but_must_be_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = ExcludeRules::load(dir.path(), &[], &[]).unwrap();
+        assert!(rules.decide("anything.txt", false).is_kept());
+
+        std::fs::write(dir.path().join(IGNORE_FILE), "*.txt\n").unwrap();
+        let rules = ExcludeRules::load(dir.path(), &[], &[]).unwrap();
+        assert!(!rules.decide("anything.txt", false).is_kept());
+
+        std::fs::remove_file(dir.path().join(IGNORE_FILE)).unwrap();
+        std::fs::create_dir(dir.path().join(IGNORE_FILE)).unwrap();
+        let error = ExcludeRules::load(dir.path(), &[], &[]).unwrap_err();
+        assert!(matches!(error, SyncError::IgnoreFile { .. }), "{error:?}");
+        assert!(error.hint().unwrap().contains(".crabboxignore"));
+    }
+}
