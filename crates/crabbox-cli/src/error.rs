@@ -111,11 +111,7 @@ impl From<crabbox_ssh::SshError> for CliError {
 impl From<crabbox_sync::SyncError> for CliError {
     fn from(error: crabbox_sync::SyncError) -> CliError {
         let hint = error.hint();
-        let code = match &error {
-            crabbox_sync::SyncError::MissingTool(_) => ExitCode::Provider,
-            _ => ExitCode::Sync,
-        };
-        let mut cli = CliError::new(code, format!("sync failed: {error}"));
+        let mut cli = CliError::new(ExitCode::Sync, format!("sync failed: {error}"));
         cli.hint = hint;
         cli
     }

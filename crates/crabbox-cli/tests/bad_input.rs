@@ -145,7 +145,7 @@ fn missing_rsync_names_the_package() {
     }
     sandbox.set_env("PATH", bin.display().to_string());
     let output = sandbox.run(&["run", "--", "true"]);
-    assert_eq!(output.code, 3, "{}", output.stderr);
+    assert_eq!(output.code, 6, "{}", output.stderr);
     let (error, hint) = error_and_hint(&output);
     assert!(error.contains("rsync not found"), "{error}");
     assert!(hint.contains("apt-get install rsync"), "{hint}");

@@ -105,7 +105,7 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
     let prepared = if args.no_sync {
         None
     } else {
-        crabbox_ssh::find_tool("rsync")?;
+        crabbox_ssh::find_tool("rsync").map_err(crabbox_sync::SyncError::from)?;
         if !repo.is_git {
             return Err(crabbox_sync::SyncError::NotARepository {
                 root: repo.root.display().to_string(),
