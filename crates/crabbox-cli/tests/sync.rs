@@ -415,6 +415,39 @@ fn timing_json_carries_the_sync_report() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|p| p["name"] == "rsync"));
+        .any(|p| p["name"] == "archive"));
     assert_eq!(timing["exitCode"], 0);
+}
+
+#[test]
+fn first_sync_streams_an_archive_and_falls_back_to_rsync_on_a_used_workdir() {
+    let sandbox = sandbox();
+    let (lease, _) = sandbox.warmup(&[]);
+    let first = sync(&sandbox, &lease);
+    assert!(
+        field(&first, "sync_steps").contains("archive:"),
+        "{}",
+        first.stderr
+    );
+    // Losing the local record while the runner keeps its copy: the archive declines
+    // (the workdir is not empty) and rsync compares everything instead.
+    let state = sandbox
+        .home()
+        .join(".config/crabbox/testboxes")
+        .join(&lease)
+        .join("sync-repo.state");
+    std::fs::remove_file(&state).unwrap();
+    std::fs::write(
+        sandbox.repo().join("README.txt"),
+        "after the record was lost\n",
+    )
+    .unwrap();
+    let second = sync(&sandbox, &lease);
+    let steps = field(&second, "sync_steps");
+    assert!(steps.contains("rsync:"), "{steps}");
+    assert_eq!(
+        std::fs::read_to_string(remote_dir(&sandbox, &lease).join("README.txt")).unwrap(),
+        "after the record was lost\n"
+    );
+    sandbox.expect(0, &["stop", &lease]);
 }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use crabbox_ssh::{shell_quote, Connection};
 use sha2::{Digest, Sha256};
 
+use crate::archive::send_archive;
 use crate::guardrails::{evaluate, Guardrail, GuardrailStatus, Limits};
 use crate::manifest::{build_manifest, Manifest};
 use crate::rules::ExcludeRules;
@@ -259,7 +260,27 @@ pub async fn sync(
         outcome.steps.push(("delete", started.elapsed()));
         inline = &[];
     }
-    if !list.is_empty() || !inline.is_empty() {
+    // Nothing recorded means the runner's copy is new to us: try one archive stream
+    // into an empty workdir first (it declines when the workdir has content).
+    let mut archived = false;
+    if recorded.is_none() && !options.checksum && !list.is_empty() {
+        let started = Instant::now();
+        if let Some(stats) = send_archive(
+            destination.connection,
+            &manifest.root,
+            &list,
+            destination.workdir,
+            manifest.bytes,
+        )
+        .await?
+        {
+            outcome.files_sent = stats.files_sent;
+            outcome.bytes_sent = stats.bytes_sent;
+            outcome.steps.push(("archive", started.elapsed()));
+            archived = true;
+        }
+    }
+    if !archived && (!list.is_empty() || !inline.is_empty()) {
         let started = Instant::now();
         let before = delete_script(destination.workdir, inline);
         let stats = run_transfer(

@@ -1,6 +1,7 @@
 //! Getting the local checkout onto the runner: repository discovery, the git
 //! manifest and the rsync transfer over the lease's SSH master.
 
+mod archive;
 mod engine;
 mod guardrails;
 mod manifest;
