@@ -18,6 +18,7 @@ use crate::guardrails::{evaluate, Guardrail, GuardrailStatus, Limits};
 use crate::manifest::{build_manifest, Manifest};
 use crate::rules::ExcludeRules;
 use crate::state::{entries_hash, hex, Header, Recorded, RemoteState, SyncState};
+use crate::trailer::read_changes_command;
 use crate::transfer::{delete_script, send, TransferStats};
 use crate::SyncError;
 
@@ -40,6 +41,9 @@ pub struct SyncOptions {
     pub excludes: Vec<String>,
     pub includes: Vec<String>,
     pub timeout: Duration,
+    /// A command follows the sync: a pending runner-side scan may be checked by the
+    /// command session itself instead of by the sync.
+    pub verify_in_command: bool,
 }
 
 /// The local half of a sync: manifest, rules and guardrail, computed before
@@ -88,6 +92,9 @@ pub struct Destination<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct SyncOutcome {
     pub skipped: bool,
+    /// Skipped on the condition that the command session first checks the runner's
+    /// scan of the previous command (see `trailer`).
+    pub verify: bool,
     pub files_sent: u64,
     pub bytes_sent: u64,
     pub paths_listed: u64,
@@ -165,11 +172,14 @@ pub async fn sync(
             && header.options_hash == options_hash
     };
     if let Some(header) = &header {
-        if compatible(header)
-            && header.manifest_hash == current_hash
-            && header.remote == RemoteState::Clean
-        {
+        let trusted = match header.remote {
+            RemoteState::Clean => true,
+            RemoteState::Pending => options.verify_in_command,
+            RemoteState::Unknown => false,
+        };
+        if compatible(header) && header.manifest_hash == current_hash && trusted {
             outcome.skipped = true;
+            outcome.verify = header.remote == RemoteState::Pending;
             outcome.steps.push(("plan", planning.elapsed()));
             return Ok(outcome);
         }
@@ -194,9 +204,11 @@ pub async fn sync(
         outcome.steps.push(("reset", started.elapsed()));
     }
     let changed_remotely = match (&remote, &recorded) {
-        (RemoteState::Changed { count }, Some(_)) if *count <= MAX_CHANGED_PATHS => {
+        (RemoteState::Pending, Some(_)) => {
             let started = Instant::now();
-            let paths = read_remote_changes(destination).await?;
+            let paths = read_remote_changes(destination)
+                .await?
+                .filter(|paths| paths.len() as u64 <= MAX_CHANGED_PATHS);
             outcome.steps.push(("remote_changes", started.elapsed()));
             paths
         }
@@ -206,8 +218,7 @@ pub async fn sync(
     let mut list: Vec<&str> = Vec::new();
     let mut deletions: Vec<&str> = Vec::new();
     match (&recorded, &remote, &changed_remotely) {
-        (Some(records), RemoteState::Clean, _)
-        | (Some(records), RemoteState::Changed { .. }, Some(_)) => {
+        (Some(records), RemoteState::Clean, _) | (Some(records), RemoteState::Pending, Some(_)) => {
             let previous: std::collections::HashMap<&str, &Recorded> = records
                 .iter()
                 .map(|(path, record)| (path.as_str(), record))
@@ -389,15 +400,15 @@ async fn reset_remote(destination: &Destination<'_>) -> Result<(), SyncError> {
     Ok(())
 }
 
-/// The NUL-separated list the last command's epilogue stored; `None` when it is
-/// missing or unreadable (the caller then compares everything).
+/// The NUL-separated list the last command's background scan stored (waiting for
+/// the scan to finish); `None` when there is no complete scan (the caller then
+/// compares everything).
 async fn read_remote_changes(
     destination: &Destination<'_>,
 ) -> Result<Option<Vec<String>>, SyncError> {
-    let path = format!("{}/changes", destination.meta_dir);
     let result = destination
         .connection
-        .capture(&format!("cat {} 2>/dev/null", shell_quote(&path)))
+        .capture(&read_changes_command(destination.meta_dir))
         .await?;
     if result.code != 0 {
         return Ok(None);

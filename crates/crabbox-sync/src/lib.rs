@@ -25,7 +25,7 @@ pub use plan::{plan_json, plan_text};
 pub use repo::{discover_repo, Repo};
 pub use rules::{Decision, ExcludeRules, RuleOrigin, IGNORE_FILE};
 pub use state::{RemoteState, SyncState};
-pub use trailer::{trailer_script, TrailerScanner, TrailerScript};
+pub use trailer::{trailer_script, TrailerScanner, TrailerScript, RESYNC_EXIT};
 pub use transfer::{rsync_shell, send, TransferStats};
 
 /// Sync failures; the CLI maps all of them to exit 6.

@@ -23,9 +23,9 @@ const VERSION: u32 = 1;
 pub enum RemoteState {
     /// Matches the recorded entries.
     Clean,
-    /// A command changed this many paths (files, or directories whose entries
-    /// changed); the list waits on the runner next to the workdir.
-    Changed { count: u64 },
+    /// Matched them before a command ran; the runner's scan of what that command
+    /// changed must be checked before the copy is trusted again.
+    Pending,
     /// Anything may differ: compare everything on the next sync.
     Unknown,
 }
@@ -270,11 +270,8 @@ mod tests {
         assert_eq!(records.len(), 2);
         assert_eq!(records[0].0, "a b\nc");
         assert_eq!(records[0].1, Recorded::of(&entries[0]));
-        state.set_remote(RemoteState::Changed { count: 1 }).unwrap();
-        assert_eq!(
-            state.header().unwrap().remote,
-            RemoteState::Changed { count: 1 }
-        );
+        state.set_remote(RemoteState::Pending).unwrap();
+        assert_eq!(state.header().unwrap().remote, RemoteState::Pending);
         assert_eq!(state.load().unwrap().1.len(), 2, "records kept");
     }
 

@@ -1,84 +1,129 @@
-//! The out-of-band report a remote command session appends to its stderr: after the
-//! user's command exits, the runner lists synced paths that changed since the
-//! command started and prints `CRABBOX-TRAILER-<nonce> <count>` on stderr. The CLI
-//! strips it before the user sees stderr. Riding the command's own session is what
-//! lets a warm rerun stay correct without an extra round trip.
+//! Keeping the sync skip honest after commands, without a round trip and without
+//! making the user wait.
 //!
-//! The nonce is random per run, so a command's own output cannot forge a trailer.
+//! Every command session starts by stamping the time and ends by launching a
+//! background scan on the runner: `find` lists paths under the workdir changed
+//! since the stamp (build-output directories pruned) into `<meta>/changes`. The
+//! session returns as soon as the command exits; the scan runs while the user reads
+//! the output.
+//!
+//! The next run trusts the runner only after checking that scan. When nothing
+//! changed locally, the sync is skipped optimistically and the check runs at the
+//! start of the next command session itself: if the scan found changes (or never
+//! finished), the session prints `CRABBOX-RESYNC-<nonce>` on stderr and exits 197
+//! without running the command; the CLI then heals the copy and runs the command
+//! again. When something changed locally, the sync reads the list and re-sends the
+//! affected files along with the local changes.
+//!
+//! The nonce is random per run, so a command's own output cannot forge the marker.
 
-const PREFIX: &str = "CRABBOX-TRAILER-";
+use crabbox_ssh::shell_quote;
+
+const PREFIX: &str = "CRABBOX-RESYNC-";
+
+/// Exit status of a session that refused to run because the runner's copy changed.
+pub const RESYNC_EXIT: i32 = 197;
 
 /// Shell snippets that wrap the user's command.
 #[derive(Debug, Clone)]
 pub struct TrailerScript {
-    /// Runs before the command: records the moment changes are measured from.
+    /// Runs before the command.
     pub prologue: String,
-    /// Runs after the command (`$s` holds its status): counts changed paths, stores
-    /// the list for the next sync and prints the trailer.
+    /// Runs after the command (`$s` holds its status).
     pub epilogue: String,
+}
+
+/// Waits (up to 30 s) while the previous session's scan is still running.
+fn wait_for_scan(meta: &str) -> String {
+    let pid = shell_quote(&format!("{meta}/scan.pid"));
+    format!(
+        "i=0; while [ -f {pid} ] && kill -0 \"$(cat {pid} 2>/dev/null)\" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done"
+    )
+}
+
+/// Prints the stored scan (NUL-separated paths) once it is complete; exits 3 when
+/// there is no complete scan.
+pub fn read_changes_command(meta_dir: &str) -> String {
+    let changes = shell_quote(&format!("{meta_dir}/changes"));
+    format!(
+        "{}; [ -f {changes} ] || exit 3; cat {changes}",
+        wait_for_scan(meta_dir)
+    )
 }
 
 /// Builds the snippets. `meta_dir` lives outside the synced tree; `prune` names
 /// directories (names without `/`) or `./path` globs that are never synced.
-pub fn trailer_script(meta_dir: &str, nonce: &str, prune: &[String]) -> TrailerScript {
-    let meta = crabbox_ssh::shell_quote(meta_dir);
-    let stamp = crabbox_ssh::shell_quote(&format!("{meta_dir}/stamp"));
-    let changes = crabbox_ssh::shell_quote(&format!("{meta_dir}/changes"));
-    let mut prune_expression = Vec::new();
-    for pattern in prune {
-        let test = if pattern.contains('/') {
-            format!(
-                "-path {}",
-                crabbox_ssh::shell_quote(&format!("./{pattern}"))
-            )
-        } else {
-            format!("-name {}", crabbox_ssh::shell_quote(pattern))
-        };
-        prune_expression.push(test);
-    }
-    let prune_clause = if prune_expression.is_empty() {
+/// `verify` makes the session refuse to run when the previous scan found changes.
+pub fn trailer_script(
+    meta_dir: &str,
+    nonce: &str,
+    prune: &[String],
+    verify: bool,
+) -> TrailerScript {
+    let meta = shell_quote(meta_dir);
+    let stamp = shell_quote(&format!("{meta_dir}/stamp"));
+    let changes = shell_quote(&format!("{meta_dir}/changes"));
+    let partial = shell_quote(&format!("{meta_dir}/changes.partial"));
+    let pid = shell_quote(&format!("{meta_dir}/scan.pid"));
+    let tests: Vec<String> = prune
+        .iter()
+        .map(|pattern| {
+            if pattern.contains('/') {
+                format!("-path {}", shell_quote(&format!("./{pattern}")))
+            } else {
+                format!("-name {}", shell_quote(pattern))
+            }
+        })
+        .collect();
+    let prune_clause = if tests.is_empty() {
         String::new()
     } else {
-        format!("\\( {} \\) -prune -o ", prune_expression.join(" -o "))
+        format!("\\( {} \\) -prune -o ", tests.join(" -o "))
+    };
+    let check = if verify {
+        format!(
+            "{}; if [ ! -f {changes} ] || [ -s {changes} ]; then printf '{PREFIX}{nonce}\\n' >&2; exit {RESYNC_EXIT}; fi; ",
+            wait_for_scan(meta_dir)
+        )
+    } else {
+        String::new()
     };
     TrailerScript {
-        prologue: format!("mkdir -p {meta} && : > {stamp}"),
+        prologue: format!("mkdir -p {meta} || exit 1; {check}rm -f {changes}; : > {stamp}"),
         epilogue: format!(
-            "n=$(find . {prune_clause}-newer {stamp} -print0 2>/dev/null | tee {changes} | tr -dc '\\0' | wc -c); \
-             printf '{PREFIX}{nonce} %s\\n' \"$n\" >&2"
+            "(find . {prune_clause}-newer {stamp} -print0 > {partial} 2>/dev/null; mv -f {partial} {changes}) </dev/null >/dev/null 2>&1 & echo $! > {pid}"
         ),
     }
 }
 
-/// Finds and removes the trailer from a stderr byte stream as it passes through.
-/// Bytes that could be the start of the trailer are held back until it is clear
-/// they are not.
+/// Finds and removes the resync marker from a stderr byte stream as it passes
+/// through. Bytes that could be the start of the marker are held back until it is
+/// clear they are not.
 pub struct TrailerScanner {
     marker: Vec<u8>,
     held: Vec<u8>,
-    payload: Option<Vec<u8>>,
+    found: bool,
 }
 
 impl TrailerScanner {
     pub fn new(nonce: &str) -> TrailerScanner {
         TrailerScanner {
-            marker: format!("{PREFIX}{nonce} ").into_bytes(),
+            marker: format!("{PREFIX}{nonce}\n").into_bytes(),
             held: Vec::new(),
-            payload: None,
+            found: false,
         }
     }
 
     /// Feeds bytes; returns what may be shown to the user now.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
-        if let Some(payload) = &mut self.payload {
-            payload.extend_from_slice(bytes);
-            return Vec::new();
-        }
         self.held.extend_from_slice(bytes);
-        if let Some(start) = find(&self.held, &self.marker) {
-            let mut payload = self.held.split_off(start);
-            payload.drain(..self.marker.len());
-            self.payload = Some(payload);
+        if !self.found {
+            if let Some(start) = find(&self.held, &self.marker) {
+                self.held.drain(start..start + self.marker.len());
+                self.found = true;
+            }
+        }
+        if self.found {
             return std::mem::take(&mut self.held);
         }
         // Keep the longest tail that is a prefix of the marker.
@@ -87,19 +132,13 @@ impl TrailerScanner {
             .find(|length| self.held.ends_with(&self.marker[..*length]))
             .unwrap_or(0);
         let split = self.held.len() - keep;
-        let ready: Vec<u8> = self.held.drain(..split).collect();
-        ready
+        self.held.drain(..split).collect()
     }
 
-    /// Ends the stream: the held-back bytes (never a trailer) and the reported count
-    /// of changed paths, if a well-formed trailer arrived.
-    pub fn finish(&mut self) -> (Vec<u8>, Option<u64>) {
-        let rest = std::mem::take(&mut self.held);
-        let count = self.payload.take().and_then(|payload| {
-            let text = String::from_utf8_lossy(&payload);
-            text.lines().next()?.trim().parse().ok()
-        });
-        (rest, count)
+    /// Ends the stream: the held-back bytes (never the marker) and whether the
+    /// marker arrived.
+    pub fn finish(&mut self) -> (Vec<u8>, bool) {
+        (std::mem::take(&mut self.held), self.found)
     }
 }
 
@@ -113,55 +152,50 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
-    fn run(chunks: &[&[u8]]) -> (Vec<u8>, Option<u64>) {
+    fn run(chunks: &[&[u8]]) -> (Vec<u8>, bool) {
         let mut scanner = TrailerScanner::new("abc");
         let mut shown = Vec::new();
         for chunk in chunks {
             shown.extend(scanner.feed(chunk));
         }
-        let (rest, count) = scanner.finish();
+        let (rest, found) = scanner.finish();
         shown.extend(rest);
-        (shown, count)
+        (shown, found)
     }
 
     #[test]
-    fn trailer_is_stripped_in_any_chunking() {
-        let stream = b"warn: x\nCRABBOX-TRAILER-abc 7\n";
+    fn marker_is_stripped_in_any_chunking() {
+        let stream = b"login noise\nCRABBOX-RESYNC-abc\n";
         for split in 0..stream.len() {
-            let (shown, count) = run(&[&stream[..split], &stream[split..]]);
-            assert_eq!(shown, b"warn: x\n", "split at {split}");
-            assert_eq!(count, Some(7));
+            let (shown, found) = run(&[&stream[..split], &stream[split..]]);
+            assert_eq!(shown, b"login noise\n", "split at {split}");
+            assert!(found);
         }
     }
 
     #[test]
-    fn trailer_after_an_unterminated_line() {
-        let (shown, count) = run(&[b"no newline", b"CRABBOX-TRAILER-abc 0\n"]);
-        assert_eq!(shown, b"no newline");
-        assert_eq!(count, Some(0));
-    }
-
-    #[test]
     fn other_nonces_and_lookalikes_pass_through() {
-        let (shown, count) = run(&[b"CRABBOX-TRAILER-xyz 3\nCRAB", b"BY\n"]);
-        assert_eq!(shown, b"CRABBOX-TRAILER-xyz 3\nCRABBY\n");
-        assert_eq!(count, None);
+        let (shown, found) = run(&[b"CRABBOX-RESYNC-xyz\nCRAB", b"BY\n"]);
+        assert_eq!(shown, b"CRABBOX-RESYNC-xyz\nCRABBY\n");
+        assert!(!found);
     }
 
     #[test]
-    fn missing_trailer_means_unknown() {
-        let (shown, count) = run(&[b"plain\n"]);
-        assert_eq!(shown, b"plain\n");
-        assert_eq!(count, None);
-    }
-
-    #[test]
-    fn script_prunes_names_and_paths() {
-        let script = trailer_script("/m", "n1", &["node_modules".into(), "apps/*/.build".into()]);
+    fn script_prunes_names_and_paths_and_verifies_on_request() {
+        let script = trailer_script(
+            "/m",
+            "n1",
+            &["node_modules".into(), "apps/*/.build".into()],
+            true,
+        );
         assert!(script
             .epilogue
             .contains("-name node_modules -o -path './apps/*/.build'"));
-        assert!(script.epilogue.contains("CRABBOX-TRAILER-n1"));
-        assert!(script.prologue.contains(": > /m/stamp"));
+        assert!(script.epilogue.contains("& echo $! > /m/scan.pid"));
+        assert!(script.prologue.contains("CRABBOX-RESYNC-n1"));
+        assert!(script.prologue.contains("exit 197"));
+        let plain = trailer_script("/m", "n1", &[], false);
+        assert!(!plain.prologue.contains("CRABBOX-RESYNC"));
+        assert!(plain.prologue.ends_with(": > /m/stamp"));
     }
 }

@@ -67,25 +67,56 @@ impl Session<'_> {
         self.timing.workdir = workdir.clone();
         self.print_context(&connection, &workdir);
 
+        let mut verify = false;
         if self.prepared.is_some() {
-            let cancel = self.cancel.clone();
-            let synced = tokio::select! {
-                result = self.sync(&connection, &workdir) => result,
-                code = cancel.cancelled() => {
-                    // The sync never finished; the runner copy is unknown now.
-                    let _ = self.sync_state().set_remote(RemoteState::Unknown);
-                    return Outcome::Interrupted(code);
-                }
-            };
-            if let Err(error) = synced {
-                return Outcome::Failed(error);
+            match self.sync_or_cancel(&connection, &workdir).await {
+                Ok(needs_verify) => verify = needs_verify,
+                Err(outcome) => return outcome,
             }
         }
         if self.args.sync_only {
             self.app.printer.out(format!("synced {workdir}"));
             return Outcome::Exited(0);
         }
-        self.command(&connection, &workdir).await
+        match self.command(&connection, &workdir, verify).await {
+            Some(outcome) => outcome,
+            None => {
+                // The runner's copy changed since the last command: heal it, then run.
+                self.app
+                    .printer
+                    .note("the last command changed synced files on the runner; resyncing");
+                self.sync_options.verify_in_command = false;
+                if let Err(outcome) = self.sync_or_cancel(&connection, &workdir).await {
+                    return outcome;
+                }
+                self.command(&connection, &workdir, false)
+                    .await
+                    .unwrap_or_else(|| {
+                        Outcome::Failed(crate::error::CliError::new(
+                            ExitCode::Sync,
+                            "the runner refused the command twice after a resync",
+                        ))
+                    })
+            }
+        }
+    }
+
+    /// Syncs unless interrupted; returns whether the command must verify the
+    /// runner's copy first.
+    async fn sync_or_cancel(
+        &mut self,
+        connection: &Connection,
+        workdir: &str,
+    ) -> Result<bool, Outcome> {
+        let cancel = self.cancel.clone();
+        tokio::select! {
+            result = self.sync(connection, workdir) => result.map_err(Outcome::Failed),
+            code = cancel.cancelled() => {
+                // The sync never finished; the runner copy is unknown now.
+                let _ = self.sync_state().set_remote(RemoteState::Unknown);
+                Err(Outcome::Interrupted(code))
+            }
+        }
     }
 
     fn print_context(&self, connection: &Connection, workdir: &str) {
@@ -104,7 +135,7 @@ impl Session<'_> {
         printer.note(format!("  workdir={workdir} workspace=raw actions=-"));
     }
 
-    async fn sync(&mut self, connection: &Connection, workdir: &str) -> CliResult<()> {
+    async fn sync(&mut self, connection: &Connection, workdir: &str) -> CliResult<bool> {
         let prepared = self.prepared.as_ref().expect("sync is prepared");
         let printer = self.app.printer;
         printer.note(candidate_line(&prepared.manifest));
@@ -166,12 +197,19 @@ impl Session<'_> {
                 "steps": outcome.steps_text(),
             }),
         );
-        self.timing.sync_ms = ms(took);
+        self.timing.sync_ms += ms(took);
         self.timing.record_sync(&outcome);
-        Ok(())
+        Ok(outcome.verify)
     }
 
-    async fn command(&mut self, connection: &Connection, workdir: &str) -> Outcome {
+    /// Runs the command; `None` when the session refused to run because the
+    /// runner's copy changed since the last command (only with `verify`).
+    async fn command(
+        &mut self,
+        connection: &Connection,
+        workdir: &str,
+        verify: bool,
+    ) -> Option<Outcome> {
         let mut env = crate::forward_env::forwarded(
             &self.config.list("env.allow"),
             &self.args.allow_env,
@@ -187,7 +225,7 @@ impl Session<'_> {
             Some(prepared) => crabbox_sync::prune_list(prepared),
             None => vec![".git".into()],
         };
-        let trailer = trailer_script(&self.meta_dir(), &nonce, &prune);
+        let trailer = trailer_script(&self.meta_dir(), &nonce, &prune, verify);
         let command = RemoteCommand {
             workdir: workdir.to_string(),
             argv: self.args.command.clone(),
@@ -226,19 +264,24 @@ impl Session<'_> {
                 },
             )
             .await;
-        let changed = sink.finish();
+        let refused = sink.finish();
         heartbeat.abort();
         self.timing.command_ms = ms(phase.elapsed());
-        // What the command did to the synced tree decides how the next sync starts.
-        let remote = match (&streamed, changed) {
-            (Ok(StreamOutcome::Exited(_)), Some(0)) => RemoteState::Clean,
-            (Ok(StreamOutcome::Exited(_)), Some(count)) => RemoteState::Changed { count },
+        if refused
+            && matches!(streamed, Ok(StreamOutcome::Exited(code)) if code == crabbox_sync::RESYNC_EXIT)
+        {
+            return None;
+        }
+        // A finished session left a scan of what the command changed on the runner;
+        // anything else leaves the copy unknown.
+        let remote = match &streamed {
+            Ok(StreamOutcome::Exited(_)) => RemoteState::Pending,
             _ => RemoteState::Unknown,
         };
         if let Err(error) = self.sync_state().set_remote(remote) {
             self.app.printer.warn(error.to_string());
         }
-        match streamed {
+        Some(match streamed {
             Ok(StreamOutcome::Exited(code)) => {
                 self.touch(LeaseState::Ready).await;
                 self.app.printer.note(format!(
@@ -258,7 +301,7 @@ impl Session<'_> {
                 Outcome::Interrupted(self.cancel.reason().unwrap_or(ExitCode::Interrupted))
             }
             Err(error) => Outcome::Failed(error.into()),
-        }
+        })
     }
 
     async fn touch(&self, state: LeaseState) {

@@ -1,5 +1,5 @@
 //! Where a run's remote output goes: the terminal and the history log, with the
-//! sync trailer cut out of stderr on the way.
+//! resync marker cut out of stderr on the way.
 
 use crabbox_history::OutputLog;
 use crabbox_ssh::{OutputSink, Stream};
@@ -21,11 +21,12 @@ impl RunSink<'_> {
         TerminalSink.output(stream, bytes);
     }
 
-    /// Flushes held-back stderr and returns the trailer's count of changed paths.
-    pub fn finish(&mut self) -> Option<u64> {
-        let (rest, count) = self.scanner.finish();
+    /// Flushes held-back stderr; true when the session refused to run (the runner's
+    /// copy changed since the last command).
+    pub fn finish(&mut self) -> bool {
+        let (rest, refused) = self.scanner.finish();
         self.forward(Stream::Stderr, &rest);
-        count
+        refused
     }
 }
 

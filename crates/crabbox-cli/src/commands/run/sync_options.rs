@@ -35,5 +35,6 @@ pub fn sync_options(config: &Config, args: &RunArgs) -> SyncOptions {
         timeout: config
             .duration("sync.timeout")
             .unwrap_or(Duration::from_secs(15 * 60)),
+        verify_in_command: !args.sync_only,
     }
 }
