@@ -33,6 +33,13 @@ pub enum Stream {
 /// Receives the streamed command's output as it arrives.
 pub trait OutputSink {
     fn output(&mut self, stream: Stream, bytes: &[u8]);
+
+    /// The exit status the remote side reported in-band, if any. Once both streams
+    /// have ended and a status is known, the session is not waited for any longer
+    /// (the runner may still be doing housekeeping with its streams closed).
+    fn reported_exit(&self) -> Option<i32> {
+        None
+    }
 }
 
 /// How a streamed command ended.
@@ -203,6 +210,13 @@ impl Connection {
                 }
             }
             if let (Some(code), false) = (exit, pipes_open) {
+                return Ok(StreamOutcome::Exited(code));
+            }
+            if let (Some(code), false) = (sink.reported_exit(), pipes_open) {
+                // Only this mux client goes away; the master and the runner's
+                // housekeeping carry on.
+                let _ = child.start_kill();
+                let _ = child.wait().await;
                 return Ok(StreamOutcome::Exited(code));
             }
         }

@@ -1,11 +1,12 @@
 //! Keeping the sync skip honest after commands, without a round trip and without
 //! making the user wait.
 //!
-//! Every command session starts by stamping the time and ends by launching a
-//! background scan on the runner: `find` lists paths under the workdir changed
-//! since the stamp (build-output directories pruned) into `<meta>/changes`. The
-//! session returns as soon as the command exits; the scan runs while the user reads
-//! the output.
+//! Every command session starts by stamping the time. After the command it closes
+//! stdout, reports the exit status on stderr (`CRABBOX-EXIT-<nonce> <status>`),
+//! closes stderr, and only then scans: `find` lists paths under the workdir changed
+//! since the stamp (build-output directories pruned) into `<meta>/changes`. The CLI
+//! takes the status as soon as both streams end and leaves; the scan finishes on the
+//! runner while the user reads the output, with no process left behind.
 //!
 //! The next run trusts the runner only after checking that scan. When nothing
 //! changed locally, the sync is skipped optimistically and the check runs at the
@@ -20,6 +21,7 @@
 use crabbox_ssh::shell_quote;
 
 const PREFIX: &str = "CRABBOX-RESYNC-";
+const EXIT_PREFIX: &str = "CRABBOX-EXIT-";
 
 /// Exit status of a session that refused to run because the runner's copy changed.
 pub const RESYNC_EXIT: i32 = 197;
@@ -33,20 +35,19 @@ pub struct TrailerScript {
     pub epilogue: String,
 }
 
-/// Waits (up to 30 s) while the previous session's scan is still running.
+/// Waits (up to 20 s) while the previous session's scan is still running.
 fn wait_for_scan(meta: &str) -> String {
-    let pid = shell_quote(&format!("{meta}/scan.pid"));
-    format!(
-        "i=0; while [ -f {pid} ] && kill -0 \"$(cat {pid} 2>/dev/null)\" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done"
-    )
+    let running = shell_quote(&format!("{meta}/scan.running"));
+    format!("i=0; while [ -f {running} ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done")
 }
 
 /// Prints the stored scan (NUL-separated paths) once it is complete; exits 3 when
 /// there is no complete scan.
 pub fn read_changes_command(meta_dir: &str) -> String {
     let changes = shell_quote(&format!("{meta_dir}/changes"));
+    let running = shell_quote(&format!("{meta_dir}/scan.running"));
     format!(
-        "{}; [ -f {changes} ] || exit 3; cat {changes}",
+        "{}; [ -f {changes} ] && [ ! -f {running} ] || exit 3; cat {changes}",
         wait_for_scan(meta_dir)
     )
 }
@@ -64,7 +65,7 @@ pub fn trailer_script(
     let stamp = shell_quote(&format!("{meta_dir}/stamp"));
     let changes = shell_quote(&format!("{meta_dir}/changes"));
     let partial = shell_quote(&format!("{meta_dir}/changes.partial"));
-    let pid = shell_quote(&format!("{meta_dir}/scan.pid"));
+    let running = shell_quote(&format!("{meta_dir}/scan.running"));
     let tests: Vec<String> = prune
         .iter()
         .map(|pattern| {
@@ -82,63 +83,97 @@ pub fn trailer_script(
     };
     let check = if verify {
         format!(
-            "{}; if [ ! -f {changes} ] || [ -s {changes} ]; then printf '{PREFIX}{nonce}\\n' >&2; exit {RESYNC_EXIT}; fi; ",
+            "{}; if [ -f {running} ] || [ ! -f {changes} ] || [ -s {changes} ]; then printf '{PREFIX}{nonce}\\n' >&2; exit {RESYNC_EXIT}; fi; ",
             wait_for_scan(meta_dir)
         )
     } else {
         String::new()
     };
     TrailerScript {
-        prologue: format!("mkdir -p {meta} || exit 1; {check}rm -f {changes}; : > {stamp}"),
+        prologue: format!(
+            "mkdir -p {meta} || exit 1; {check}rm -f {changes}; : > {running}; : > {stamp}"
+        ),
         epilogue: format!(
-            "(find . {prune_clause}-newer {stamp} -print0 > {partial} 2>/dev/null; mv -f {partial} {changes}) </dev/null >/dev/null 2>&1 & echo $! > {pid}"
+            "exec >/dev/null; printf '{EXIT_PREFIX}{nonce} %s\\n' \"$s\" >&2; exec 2>/dev/null; \
+             find . {prune_clause}-newer {stamp} -print0 > {partial}; mv -f {partial} {changes}; rm -f {running}"
         ),
     }
 }
 
-/// Finds and removes the resync marker from a stderr byte stream as it passes
-/// through. Bytes that could be the start of the marker are held back until it is
-/// clear they are not.
+/// Finds and removes the session's markers from its stderr as it passes through:
+/// the refusal (`CRABBOX-RESYNC-<nonce>`) and the exit report
+/// (`CRABBOX-EXIT-<nonce> <status>`). Bytes that could start a marker are held
+/// back until it is clear they do not.
 pub struct TrailerScanner {
-    marker: Vec<u8>,
+    markers: [Vec<u8>; 2],
     held: Vec<u8>,
-    found: bool,
+    refused: bool,
+    exit: Option<i32>,
 }
 
 impl TrailerScanner {
     pub fn new(nonce: &str) -> TrailerScanner {
         TrailerScanner {
-            marker: format!("{PREFIX}{nonce}\n").into_bytes(),
+            markers: [
+                format!("{PREFIX}{nonce}\n").into_bytes(),
+                format!("{EXIT_PREFIX}{nonce} ").into_bytes(),
+            ],
             held: Vec::new(),
-            found: false,
+            refused: false,
+            exit: None,
         }
+    }
+
+    /// The exit status the session reported, once its marker arrived.
+    pub fn exit(&self) -> Option<i32> {
+        self.exit
     }
 
     /// Feeds bytes; returns what may be shown to the user now.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
         self.held.extend_from_slice(bytes);
-        if !self.found {
-            if let Some(start) = find(&self.held, &self.marker) {
-                self.held.drain(start..start + self.marker.len());
-                self.found = true;
+        if !self.refused {
+            if let Some(start) = find(&self.held, &self.markers[0]) {
+                self.held.drain(start..start + self.markers[0].len());
+                self.refused = true;
             }
         }
-        if self.found {
-            return std::mem::take(&mut self.held);
+        if self.exit.is_none() {
+            if let Some(start) = find(&self.held, &self.markers[1]) {
+                let after = start + self.markers[1].len();
+                if let Some(end) = self.held[after..].iter().position(|b| *b == b'\n') {
+                    let status = String::from_utf8_lossy(&self.held[after..after + end])
+                        .trim()
+                        .parse()
+                        .ok();
+                    self.held.drain(start..after + end + 1);
+                    self.exit = status.or(Some(-1));
+                } else {
+                    // The status line is incomplete: show what precedes it only.
+                    return self.held.drain(..start).collect();
+                }
+            }
         }
-        // Keep the longest tail that is a prefix of the marker.
-        let keep = (1..self.marker.len().min(self.held.len() + 1))
-            .rev()
-            .find(|length| self.held.ends_with(&self.marker[..*length]))
+        // Keep the longest tail that is a prefix of a marker still expected.
+        let keep = self
+            .markers
+            .iter()
+            .map(|marker| {
+                (1..marker.len().min(self.held.len() + 1))
+                    .rev()
+                    .find(|length| self.held.ends_with(&marker[..*length]))
+                    .unwrap_or(0)
+            })
+            .max()
             .unwrap_or(0);
         let split = self.held.len() - keep;
         self.held.drain(..split).collect()
     }
 
-    /// Ends the stream: the held-back bytes (never the marker) and whether the
-    /// marker arrived.
+    /// Ends the stream: the held-back bytes (never a marker) and whether the session
+    /// refused to run.
     pub fn finish(&mut self) -> (Vec<u8>, bool) {
-        (std::mem::take(&mut self.held), self.found)
+        (std::mem::take(&mut self.held), self.refused)
     }
 }
 
@@ -174,6 +209,19 @@ mod tests {
     }
 
     #[test]
+    fn exit_report_is_parsed_and_stripped() {
+        let stream = b"err line\nCRABBOX-EXIT-abc 3\n";
+        for split in 0..stream.len() {
+            let mut scanner = TrailerScanner::new("abc");
+            let mut shown = scanner.feed(&stream[..split]);
+            shown.extend(scanner.feed(&stream[split..]));
+            shown.extend(scanner.finish().0);
+            assert_eq!(shown, b"err line\n", "split at {split}");
+            assert_eq!(scanner.exit(), Some(3), "split at {split}");
+        }
+    }
+
+    #[test]
     fn other_nonces_and_lookalikes_pass_through() {
         let (shown, found) = run(&[b"CRABBOX-RESYNC-xyz\nCRAB", b"BY\n"]);
         assert_eq!(shown, b"CRABBOX-RESYNC-xyz\nCRABBY\n");
@@ -191,11 +239,14 @@ mod tests {
         assert!(script
             .epilogue
             .contains("-name node_modules -o -path './apps/*/.build'"));
-        assert!(script.epilogue.contains("& echo $! > /m/scan.pid"));
+        assert!(script.epilogue.contains("CRABBOX-EXIT-n1"));
+        assert!(script.epilogue.starts_with("exec >/dev/null;"));
         assert!(script.prologue.contains("CRABBOX-RESYNC-n1"));
         assert!(script.prologue.contains("exit 197"));
         let plain = trailer_script("/m", "n1", &[], false);
         assert!(!plain.prologue.contains("CRABBOX-RESYNC"));
-        assert!(plain.prologue.ends_with(": > /m/stamp"));
+        assert!(plain
+            .prologue
+            .ends_with(": > /m/scan.running; : > /m/stamp"));
     }
 }

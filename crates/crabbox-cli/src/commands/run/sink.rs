@@ -31,6 +31,10 @@ impl RunSink<'_> {
 }
 
 impl OutputSink for RunSink<'_> {
+    fn reported_exit(&self) -> Option<i32> {
+        self.scanner.exit()
+    }
+
     fn output(&mut self, stream: Stream, bytes: &[u8]) {
         match stream {
             Stream::Stdout => self.forward(stream, bytes),
