@@ -78,6 +78,14 @@ impl App {
         crabbox_sync::discover_repo(&self.cwd)
     }
 
+    /// The checkout around the working directory and the config that applies to it
+    /// (its repo config included).
+    pub fn repo_config(&self, flags: Vec<FlagValue>) -> CliResult<(Repo, Config)> {
+        let repo = self.repo();
+        let config = self.config(repo.is_git.then_some(repo.root.as_path()), flags)?;
+        Ok((repo, config))
+    }
+
     /// Loads the layered config for the checkout at `repo_root`; warnings go to
     /// stderr.
     pub fn config(&self, repo_root: Option<&Path>, flags: Vec<FlagValue>) -> CliResult<Config> {

@@ -3,6 +3,7 @@
 
 pub mod claims;
 pub mod duration;
+pub mod files;
 pub mod id;
 pub mod paths;
 pub mod slug;
@@ -13,6 +14,7 @@ pub use claims::{
     ClaimStore, ProblemCode,
 };
 pub use duration::{format_duration, parse_duration, DurationError};
+pub use files::write_private_atomic;
 pub use id::{is_safe_file_stem, InvalidId, LeaseId, RunId};
 pub use paths::{ensure_private_dir, Paths};
 pub use slug::{

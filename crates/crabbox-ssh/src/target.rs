@@ -177,9 +177,6 @@ pub fn host_key_alias(lease_id: &str) -> String {
 
 /// Writes exactly one known_hosts line for a pinned key, atomically, 0600.
 pub fn write_pinned_known_hosts(path: &Path, alias: &str, key: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let key = key.trim();
     let mut fields = key.split_whitespace();
     let (Some(kind), Some(body)) = (fields.next(), fields.next()) else {
         return Err(std::io::Error::new(
@@ -187,20 +184,7 @@ pub fn write_pinned_known_hosts(path: &Path, alias: &str, key: &str) -> std::io:
             "host key must be '<type> <base64>'",
         ));
     };
-    let directory = path.parent().unwrap_or(Path::new("."));
-    let temporary = directory.join(format!(
-        ".known_hosts.{}.tmp",
-        rustix::process::getpid().as_raw_nonzero()
-    ));
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&temporary)?;
-    writeln!(file, "{alias} {kind} {body}")?;
-    file.sync_all()?;
-    std::fs::rename(&temporary, path)
+    crabbox_core::write_private_atomic(path, format!("{alias} {kind} {body}\n").as_bytes())
 }
 
 #[cfg(test)]

@@ -5,12 +5,11 @@
 use std::path::Path;
 use std::process::Stdio;
 
-use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
 use crabbox_ssh::{find_tool, shell_quote, Connection};
 
-use crate::transfer::TransferStats;
+use crate::transfer::{feed_paths, TransferStats};
 use crate::SyncError;
 
 /// Remote exit code meaning "the workdir is not empty; nothing was extracted".
@@ -69,15 +68,7 @@ pub async fn send_archive(
             context: "start ssh".into(),
             source,
         })?;
-    let mut list = Vec::with_capacity(paths.len() * 32);
-    for path in paths {
-        list.extend_from_slice(path.as_bytes());
-        list.push(0);
-    }
-    let mut stdin = archiver.stdin.take().expect("piped stdin");
-    let writer = tokio::spawn(async move {
-        let _ = stdin.write_all(&list).await;
-    });
+    let writer = feed_paths(archiver.stdin.take().expect("piped stdin"), paths);
     let (extracted, archived) =
         tokio::join!(extractor.wait_with_output(), archiver.wait_with_output());
     let _ = writer.await;

@@ -6,7 +6,6 @@
 //! file that was sent. It is rewritten atomically; a sync marks it "unknown" before
 //! touching the remote, so an interrupted sync is never mistaken for a finished one.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -158,13 +157,9 @@ impl SyncState {
         header: &Header,
         records: impl Iterator<Item = (&'a str, Recorded)>,
     ) -> Result<(), SyncError> {
-        use std::os::unix::fs::OpenOptionsExt;
         if let Some(parent) = self.path.parent() {
             std::fs::create_dir_all(parent).map_err(|error| self.io("create", error))?;
         }
-        let temporary = self
-            .path
-            .with_extension(format!("tmp{}", std::process::id()));
         let mut out = Vec::with_capacity(1 << 16);
         out.extend_from_slice(&serde_json::to_vec(header).expect("header serializes"));
         out.push(b'\n');
@@ -178,21 +173,8 @@ impl SyncState {
             out.push(kind_byte(record.kind));
             out.push(0);
         }
-        let write = || -> std::io::Result<()> {
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&temporary)?;
-            file.write_all(&out)?;
-            file.sync_all()?;
-            std::fs::rename(&temporary, &self.path)
-        };
-        write().map_err(|error| {
-            let _ = std::fs::remove_file(&temporary);
-            self.io("write", error)
-        })
+        crabbox_core::write_private_atomic(&self.path, &out)
+            .map_err(|error| self.io("write", error))
     }
 
     /// Changes only the remote state, keeping the records.

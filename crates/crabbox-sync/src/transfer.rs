@@ -27,6 +27,22 @@ pub fn rsync_shell(connection: &Connection) -> String {
         .join(" ")
 }
 
+/// Writes `paths` NUL-separated into a child's stdin in the background (the child
+/// reads while it works; writing first could fill the pipe and block).
+pub fn feed_paths(
+    mut stdin: tokio::process::ChildStdin,
+    paths: &[&str],
+) -> tokio::task::JoinHandle<()> {
+    let mut list = Vec::with_capacity(paths.len() * 32);
+    for path in paths {
+        list.extend_from_slice(path.as_bytes());
+        list.push(0);
+    }
+    tokio::spawn(async move {
+        let _ = stdin.write_all(&list).await;
+    })
+}
+
 /// A shell snippet (ending in `&& `, or empty) that deletes `paths` under `workdir`
 /// and then removes directories the deletions left empty.
 pub fn delete_script(workdir: &str, paths: &[&str]) -> String {
@@ -120,15 +136,7 @@ pub async fn send(
             context: "start rsync".into(),
             source,
         })?;
-    let mut list = Vec::with_capacity(paths.len() * 32);
-    for path in paths {
-        list.extend_from_slice(path.as_bytes());
-        list.push(0);
-    }
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let writer = tokio::spawn(async move {
-        let _ = stdin.write_all(&list).await;
-    });
+    let writer = feed_paths(child.stdin.take().expect("piped stdin"), paths);
     let output = child
         .wait_with_output()
         .await

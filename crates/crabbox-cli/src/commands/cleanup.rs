@@ -8,11 +8,7 @@ use crate::context::{provider_flags, App};
 use crate::error::{CliError, CliResult};
 
 pub async fn cleanup(app: &mut App, args: CleanupArgs) -> CliResult<i32> {
-    let repo = app.repo();
-    let config = app.config(
-        repo.is_git.then_some(repo.root.as_path()),
-        provider_flags(&args.provider),
-    )?;
+    let (_, config) = app.repo_config(provider_flags(&args.provider))?;
     if config.str("broker.url").is_some() && config.str("provider").is_none() {
         return Err(CliError::usage(
             "machine cleanup is disabled when a coordinator is configured; coordinator TTL alarms own brokered cleanup",

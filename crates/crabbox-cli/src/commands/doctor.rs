@@ -69,11 +69,7 @@ fn tool_check(tool: &str) -> Check {
 }
 
 pub async fn doctor(app: &mut App, args: DoctorArgs) -> CliResult<i32> {
-    let repo = app.repo();
-    let config = app.config(
-        repo.is_git.then_some(repo.root.as_path()),
-        provider_flags(&args.provider),
-    )?;
+    let (_, config) = app.repo_config(provider_flags(&args.provider))?;
     let mut checks = vec![config_check(app, &config)];
     let (provider, source) = app.provider(&config, false)?;
     checks.push(Check::new(

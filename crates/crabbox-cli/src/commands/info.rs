@@ -68,11 +68,7 @@ pub fn config_path(app: &App) -> CliResult<i32> {
 }
 
 pub fn config_show(app: &App, args: ConfigShowArgs) -> CliResult<i32> {
-    let repo = app.repo();
-    let config = app.config(
-        repo.is_git.then_some(repo.root.as_path()),
-        provider_flags(&args.provider),
-    )?;
+    let (_, config) = app.repo_config(provider_flags(&args.provider))?;
     if args.json {
         app.printer.json(&crabbox_config::show_json(&config));
     } else {

@@ -13,11 +13,7 @@ use crate::timing::{ms, Timing};
 pub async fn warmup(app: &mut App, args: WarmupArgs) -> CliResult<i32> {
     let started = Instant::now();
     app.printer.quiet = args.timing_json;
-    let repo = app.repo();
-    let config = app.config(
-        repo.is_git.then_some(repo.root.as_path()),
-        create_flags(&args.create),
-    )?;
+    let (repo, config) = app.repo_config(create_flags(&args.create))?;
     let (provider, _) = app.provider(&config, true)?;
     app.reap_expired(provider.as_ref());
     let settings = LeaseSettings {

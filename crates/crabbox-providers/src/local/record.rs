@@ -1,7 +1,6 @@
 //! `lease.json`: what the local provider remembers about one lease.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -45,22 +44,10 @@ impl LocalRecord {
     }
 
     pub fn write(&self, path: &Path) -> Result<(), ProviderError> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let failed = |error| ProviderError::io(format!("write {}", path.display()), error);
-        let temporary =
-            path.with_extension(format!("tmp{}", rustix::process::getpid().as_raw_nonzero()));
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)
-            .map_err(failed)?;
         let mut text = serde_json::to_vec_pretty(self).expect("record serializes");
         text.push(b'\n');
-        file.write_all(&text).map_err(failed)?;
-        file.sync_all().map_err(failed)?;
-        std::fs::rename(&temporary, path).map_err(failed)
+        crabbox_core::write_private_atomic(path, &text)
+            .map_err(|error| ProviderError::io(format!("write {}", path.display()), error))
     }
 
     pub fn to_lease(&self) -> Lease {

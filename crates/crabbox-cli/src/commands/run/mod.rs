@@ -93,11 +93,7 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
     let stop_after = StopAfter::parse(args.stop_after.as_deref())?;
     let started = Instant::now();
     app.printer.quiet = args.timing_json;
-    let repo = app.repo();
-    let config = app.config(
-        repo.is_git.then_some(repo.root.as_path()),
-        create_flags(&args.create),
-    )?;
+    let (repo, config) = app.repo_config(create_flags(&args.create))?;
     let sync_options = sync_options(&config, &args);
     // Missing tools, a non-repository and an oversized or mass-deleting sync all
     // fail before anything is leased.
