@@ -57,6 +57,9 @@ pub enum Command {
     /// Inspect configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Internal: the per-checkout file watcher started by `run`.
+    #[command(name = "__watch", hide = true)]
+    Watch(WatchArgs),
 }
 
 /// Go-style booleans: `--flag`, `--flag=true`, `--flag=false`.
@@ -325,4 +328,12 @@ pub struct SyncPlanArgs {
     pub limit: usize,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    pub root: std::path::PathBuf,
+    pub dir: std::path::PathBuf,
+    #[arg(long)]
+    pub prune: Vec<String>,
 }

@@ -158,10 +158,27 @@ impl App {
     /// Removes everything this machine holds for a lease that no longer exists:
     /// the claim, the per-lease key directory and the control directory.
     pub fn forget(&self, lease_id: &str) {
+        let repo_root = self
+            .claims
+            .load(lease_id)
+            .ok()
+            .flatten()
+            .map(|claim| claim.repo_root);
         if let Err(error) = self.claims.remove(lease_id) {
             self.printer.warn(format!(
                 "could not remove the claim for {lease_id}: {error}"
             ));
+        }
+        // The checkout's watcher only serves leases claimed for it.
+        if let Some(root) = repo_root.filter(|root| !root.is_empty()) {
+            if !self
+                .claims
+                .all()
+                .iter()
+                .any(|claim| claim.repo_root == root)
+            {
+                crabbox_sync::Watch::stop(&self.paths.state_dir, Path::new(&root));
+            }
         }
         if crabbox_core::is_safe_file_stem(lease_id) {
             let _ = std::fs::remove_dir_all(self.paths.lease_key_dir(lease_id));

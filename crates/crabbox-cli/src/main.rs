@@ -67,5 +67,11 @@ async fn dispatch(app: &mut App, command: Command) -> CliResult<i32> {
         Command::Claims(ClaimsCommand::List(args)) => info::claims_list(app, args),
         Command::Config(ConfigCommand::Path) => info::config_path(app),
         Command::Config(ConfigCommand::Show(args)) => info::config_show(app, args),
+        Command::Watch(args) => {
+            crabbox_sync::run_watcher(&args.root, &args.dir, &args.prune).map_err(|error| {
+                error::CliError::new(crabbox_proto::ExitCode::Failure, error.to_string())
+            })?;
+            Ok(0)
+        }
     }
 }

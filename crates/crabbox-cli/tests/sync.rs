@@ -451,3 +451,49 @@ fn first_sync_streams_an_archive_and_falls_back_to_rsync_on_a_used_workdir() {
     );
     sandbox.expect(0, &["stop", &lease]);
 }
+
+#[test]
+fn a_watcher_spares_the_manifest_and_still_sees_every_edit() {
+    let sandbox = sandbox();
+    let (lease, _) = sandbox.warmup(&[]);
+    sync(&sandbox, &lease);
+    let quick = sync(&sandbox, &lease);
+    assert_eq!(field(&quick, "sync_skipped"), "true");
+    assert!(
+        field(&quick, "sync_steps").starts_with("watch:"),
+        "{}",
+        quick.stderr
+    );
+    let repo = sandbox.repo();
+    // An in-place edit, a file in a brand-new directory, a deletion: each is seen.
+    std::fs::write(repo.join("src/lib.txt"), "edited\n").unwrap();
+    let edited = sync(&sandbox, &lease);
+    assert_eq!(field(&edited, "sync_files"), "1", "{}", edited.stderr);
+    std::fs::create_dir_all(repo.join("fresh/deeper")).unwrap();
+    std::fs::write(repo.join("fresh/deeper/new.txt"), "new\n").unwrap();
+    let created = sandbox.expect(
+        0,
+        &["run", "--id", &lease, "--", "cat", "fresh/deeper/new.txt"],
+    );
+    assert_eq!(created.stdout, "new\n");
+    sync(&sandbox, &lease);
+    std::fs::write(repo.join("fresh/deeper/new.txt"), "newer\n").unwrap();
+    let nested = sandbox.expect(
+        0,
+        &["run", "--id", &lease, "--", "cat", "fresh/deeper/new.txt"],
+    );
+    assert_eq!(
+        nested.stdout, "newer\n",
+        "an edit inside a directory created later"
+    );
+    std::fs::remove_file(repo.join("README.txt")).unwrap();
+    let deleted = sandbox.expect(0, &["run", "--id", &lease, "--", "ls"]);
+    assert!(!deleted.stdout.contains("README.txt"), "{}", deleted.stdout);
+    let watcher = format!("__watch {}", repo.display());
+    assert!(process_running(&watcher));
+    sandbox.expect(0, &["stop", &lease]);
+    assert!(
+        eventually(5, || !process_running(&watcher)),
+        "watcher stopped with the last lease"
+    );
+}

@@ -17,9 +17,10 @@ use crate::archive::send_archive;
 use crate::guardrails::{evaluate, Guardrail, GuardrailStatus, Limits};
 use crate::manifest::{build_manifest, Manifest};
 use crate::rules::ExcludeRules;
-use crate::state::{entries_hash, hex, Header, Recorded, RemoteState, SyncState};
+use crate::state::{entries_hash, hex, Header, Recorded, RemoteState, SyncState, WatchMark};
 use crate::trailer::read_changes_command;
 use crate::transfer::{delete_script, send, TransferStats};
+use crate::watch::Watch;
 use crate::SyncError;
 
 /// More changed paths than this and the next sync simply compares everything.
@@ -53,11 +54,18 @@ pub struct Prepared {
     pub rules: ExcludeRules,
     pub guardrail: Guardrail,
     pub manifest_time: Duration,
+    /// The local watcher's mark read before the manifest was built.
+    pub watch: Option<WatchMark>,
 }
 
 /// Builds the manifest and applies the guardrails and the mass-deletion guard.
-pub fn prepare(root: &Path, options: &SyncOptions) -> Result<Prepared, SyncError> {
+pub fn prepare(
+    root: &Path,
+    options: &SyncOptions,
+    watch: Option<&Watch>,
+) -> Result<Prepared, SyncError> {
     let started = Instant::now();
+    let watch = watch.and_then(Watch::mark);
     let rules = ExcludeRules::load(root, &options.excludes, &options.includes)?;
     let manifest = build_manifest(root, &rules)?;
     let guardrail = evaluate(&manifest, &options.limits);
@@ -77,6 +85,7 @@ pub fn prepare(root: &Path, options: &SyncOptions) -> Result<Prepared, SyncError
         rules,
         guardrail,
         manifest_time: started.elapsed(),
+        watch,
     })
 }
 
@@ -99,6 +108,8 @@ pub struct SyncOutcome {
     pub bytes_sent: u64,
     pub paths_listed: u64,
     pub deleted: u64,
+    /// Directories the post-command scan may skip.
+    pub prune: Vec<String>,
     /// `(step, duration)` in order.
     pub steps: Vec<(&'static str, Duration)>,
 }
@@ -114,11 +125,11 @@ impl SyncOutcome {
     }
 }
 
-fn options_hash(prepared: &Prepared, options: &SyncOptions, workdir: &str) -> String {
+fn options_hash(rules: &ExcludeRules, options: &SyncOptions, workdir: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(workdir.as_bytes());
     hasher.update([options.checksum as u8, options.delete as u8, 0]);
-    for (pattern, origin) in prepared.rules.describe() {
+    for (pattern, origin) in rules.describe() {
         hasher.update(pattern.as_bytes());
         hasher.update([0]);
         hasher.update(origin.as_bytes());
@@ -131,11 +142,61 @@ fn options_hash(prepared: &Prepared, options: &SyncOptions, workdir: &str) -> St
     hex(&hasher.finalize())
 }
 
+/// The skip without a manifest: the same local watcher is still at the generation
+/// recorded by the last sync, so nothing changed locally; the runner side decides as
+/// in [`sync`]. `None` means "build the manifest".
+pub fn quick_skip(
+    root: &Path,
+    state: &SyncState,
+    options: &SyncOptions,
+    workdir: &str,
+    watch: Option<&Watch>,
+) -> Option<SyncOutcome> {
+    let started = Instant::now();
+    let header = state.header()?;
+    let mark = watch?.mark()?;
+    if options.full_resync || options.checksum || header.watch != Some(mark) {
+        return None;
+    }
+    let rules = ExcludeRules::load(root, &options.excludes, &options.includes).ok()?;
+    // The watcher ignores pruned directories; a re-include could reach into one.
+    if rules
+        .describe()
+        .iter()
+        .any(|(pattern, _)| pattern.starts_with('!'))
+    {
+        return None;
+    }
+    if header.workdir != workdir || header.options_hash != options_hash(&rules, options, workdir) {
+        return None;
+    }
+    let verify = match header.remote {
+        RemoteState::Clean => false,
+        RemoteState::Pending if options.verify_in_command => true,
+        _ => return None,
+    };
+    Some(SyncOutcome {
+        skipped: true,
+        verify,
+        prune: header.prune,
+        steps: vec![("watch", started.elapsed())],
+        ..SyncOutcome::default()
+    })
+}
+
 /// Directories that never hold synced files, pruned from the post-command scan.
 pub fn prune_list(prepared: &Prepared) -> Vec<String> {
     let mut prune: Vec<String> = vec![".git".into()];
-    for (pattern, origin) in prepared.rules.describe() {
-        if pattern.starts_with('!') || pattern.contains(['*', '?', '[']) && !pattern.contains('/') {
+    let rules = prepared.rules.describe();
+    // A re-include could bring a file back from inside any excluded directory.
+    if rules.iter().any(|(pattern, _)| pattern.starts_with('!')) {
+        return prune;
+    }
+    for (pattern, origin) in rules {
+        if origin == "include"
+            || pattern.starts_with('!')
+            || pattern.contains(['*', '?', '[']) && !pattern.contains('/')
+        {
             continue;
         }
         // Ambiguous built-ins can still hold tracked files that are synced.
@@ -158,12 +219,15 @@ pub async fn sync(
     options: &SyncOptions,
     on_progress: &mut dyn FnMut(String),
 ) -> Result<SyncOutcome, SyncError> {
-    let mut outcome = SyncOutcome::default();
+    let mut outcome = SyncOutcome {
+        prune: prune_list(prepared),
+        ..SyncOutcome::default()
+    };
     outcome.steps.push(("manifest", prepared.manifest_time));
     let planning = Instant::now();
     let manifest = &prepared.manifest;
     let current_hash = entries_hash(manifest.entries.iter());
-    let options_hash = options_hash(prepared, options, destination.workdir);
+    let options_hash = options_hash(&prepared.rules, options, destination.workdir);
     let header = state.header();
     let compatible = |header: &Header| {
         !options.full_resync
@@ -180,6 +244,8 @@ pub async fn sync(
         if compatible(header) && header.manifest_hash == current_hash && trusted {
             outcome.skipped = true;
             outcome.verify = header.remote == RemoteState::Pending;
+            // Same manifest: the next run may trust the watcher from here on.
+            state.set_watch(prepared.watch)?;
             outcome.steps.push(("plan", planning.elapsed()));
             return Ok(outcome);
         }
@@ -316,6 +382,8 @@ pub async fn sync(
             options_hash,
             manifest_hash: current_hash,
             remote: RemoteState::Clean,
+            watch: prepared.watch,
+            prune: outcome.prune.clone(),
         },
         manifest
             .entries

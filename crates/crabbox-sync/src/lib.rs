@@ -11,11 +11,13 @@ mod rules;
 mod state;
 mod trailer;
 mod transfer;
+mod watch;
 
 use std::time::Duration;
 
 pub use engine::{
-    prepare, prune_list, sync, Destination, Prepared, SyncOptions, SyncOutcome, MASS_DELETION_LIMIT,
+    prepare, prune_list, quick_skip, sync, Destination, Prepared, SyncOptions, SyncOutcome,
+    MASS_DELETION_LIMIT,
 };
 pub use guardrails::{
     candidate_line, evaluate, guardrail_message, DirectorySize, Guardrail, GuardrailStatus, Limits,
@@ -24,9 +26,10 @@ pub use manifest::{build_manifest, Entry, EntryKind, Manifest};
 pub use plan::{plan_json, plan_text};
 pub use repo::{discover_repo, Repo};
 pub use rules::{Decision, ExcludeRules, RuleOrigin, IGNORE_FILE};
-pub use state::{RemoteState, SyncState};
+pub use state::{RemoteState, SyncState, WatchMark};
 pub use trailer::{trailer_script, TrailerScanner, TrailerScript, RESYNC_EXIT};
 pub use transfer::{rsync_shell, send, TransferStats};
+pub use watch::{run_watcher, watch_dir, Watch, WATCH_PRUNE};
 
 /// Sync failures; the CLI maps all of them to exit 6.
 #[derive(Debug, thiserror::Error)]

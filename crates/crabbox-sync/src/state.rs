@@ -1,10 +1,11 @@
 //! What this machine last sent to one lease's workdir, and whether the runner's copy
 //! is known to still match it.
 //!
-//! The file starts with one JSON header line (cheap to read on the no-change path)
-//! followed by NUL-separated records `path, size, mtime_ns, mode, kind` of every
-//! file that was sent. It is rewritten atomically; a sync marks it "unknown" before
-//! touching the remote, so an interrupted sync is never mistaken for a finished one.
+//! Two files: a small JSON header (`<name>.header`, read on every run and rewritten
+//! cheaply) and the records (`<name>`: NUL-separated `path, size, mtime_ns, mode,
+//! kind` of every file that was sent), each replaced atomically. A sync marks the
+//! header "unknown" before touching the remote, so an interrupted sync is never
+//! mistaken for a finished one.
 
 use std::path::{Path, PathBuf};
 
@@ -39,6 +40,20 @@ pub struct Header {
     /// Hash of the recorded entries.
     pub manifest_hash: String,
     pub remote: RemoteState,
+    /// The local watcher's generation when the recorded manifest was built: while
+    /// the same watcher still reports it, nothing changed locally.
+    #[serde(default)]
+    pub watch: Option<WatchMark>,
+    /// Directories the runner-side scan prunes (from the rules of that sync).
+    #[serde(default)]
+    pub prune: Vec<String>,
+}
+
+/// Identifies one watcher process and how far it had counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchMark {
+    pub pid: u32,
+    pub generation: u64,
 }
 
 /// One recorded file.
@@ -107,26 +122,32 @@ impl SyncState {
         }
     }
 
+    fn header_path(&self) -> PathBuf {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(".header");
+        self.path.with_file_name(name)
+    }
+
     /// The header only; `None` when there is no usable state.
     pub fn header(&self) -> Option<Header> {
-        let file = std::fs::File::open(&self.path).ok()?;
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(file), &mut line).ok()?;
-        serde_json::from_str::<Header>(&line)
+        let bytes = std::fs::read(self.header_path()).ok()?;
+        serde_json::from_slice::<Header>(&bytes)
             .ok()
             .filter(|header| header.version == VERSION)
     }
 
+    fn write_header(&self, header: &Header) -> Result<(), SyncError> {
+        let bytes = serde_json::to_vec(header).expect("header serializes");
+        crabbox_core::write_private_atomic(&self.header_path(), &bytes)
+            .map_err(|error| self.io("write", error))
+    }
+
     /// Header and every recorded entry.
     pub fn load(&self) -> Option<(Header, Vec<(String, Recorded)>)> {
+        let header = self.header()?;
         let bytes = std::fs::read(&self.path).ok()?;
-        let newline = bytes.iter().position(|byte| *byte == b'\n')?;
-        let header: Header = serde_json::from_slice(&bytes[..newline]).ok()?;
-        if header.version != VERSION {
-            return None;
-        }
         let mut records = Vec::new();
-        let mut fields = bytes[newline + 1..].split(|byte| *byte == 0);
+        let mut fields = bytes.split(|byte| *byte == 0);
         while let Some(path) = fields.next() {
             if path.is_empty() {
                 break;
@@ -151,7 +172,8 @@ impl SyncState {
         Some((header, records))
     }
 
-    /// Rewrites the file atomically (temp file, fsync, rename).
+    /// Replaces records and header (records first, so a header never describes
+    /// records that are not there).
     pub fn save<'a>(
         &self,
         header: &Header,
@@ -161,8 +183,6 @@ impl SyncState {
             std::fs::create_dir_all(parent).map_err(|error| self.io("create", error))?;
         }
         let mut out = Vec::with_capacity(1 << 16);
-        out.extend_from_slice(&serde_json::to_vec(header).expect("header serializes"));
-        out.push(b'\n');
         for (path, record) in records {
             out.extend_from_slice(path.as_bytes());
             out.push(0);
@@ -174,27 +194,34 @@ impl SyncState {
             out.push(0);
         }
         crabbox_core::write_private_atomic(&self.path, &out)
-            .map_err(|error| self.io("write", error))
+            .map_err(|error| self.io("write", error))?;
+        self.write_header(header)
+    }
+
+    /// Records that the same manifest is still current under a new watcher mark.
+    pub fn set_watch(&self, watch: Option<WatchMark>) -> Result<(), SyncError> {
+        match self.header() {
+            Some(mut header) if header.watch != watch => {
+                header.watch = watch;
+                self.write_header(&header)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Changes only the remote state, keeping the records.
     pub fn set_remote(&self, remote: RemoteState) -> Result<(), SyncError> {
-        let Some((mut header, records)) = self.load() else {
-            return Ok(());
-        };
-        if header.remote == remote {
-            return Ok(());
+        match self.header() {
+            Some(mut header) if header.remote != remote => {
+                header.remote = remote;
+                self.write_header(&header)
+            }
+            _ => Ok(()),
         }
-        header.remote = remote;
-        self.save(
-            &header,
-            records
-                .iter()
-                .map(|(path, record)| (path.as_str(), record.clone())),
-        )
     }
 
     pub fn remove(&self) {
+        let _ = std::fs::remove_file(self.header_path());
         let _ = std::fs::remove_file(&self.path);
     }
 
@@ -206,7 +233,7 @@ impl SyncState {
         for entry in entries.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with("sync-") && name.ends_with(".state") {
+            if name.starts_with("sync-") && name.ends_with(".state") && entry.path().is_file() {
                 let _ = SyncState::at(entry.path()).set_remote(RemoteState::Unknown);
             }
         }
@@ -240,6 +267,8 @@ mod tests {
             options_hash: "o".into(),
             manifest_hash: entries_hash(entries.iter()),
             remote: RemoteState::Clean,
+            watch: None,
+            prune: Vec::new(),
         };
         state
             .save(

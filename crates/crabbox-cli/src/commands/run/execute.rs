@@ -68,7 +68,7 @@ impl Session<'_> {
         self.print_context(&connection, &workdir);
 
         let mut verify = false;
-        if self.prepared.is_some() {
+        if !self.args.no_sync {
             match self.sync_or_cancel(&connection, &workdir).await {
                 Ok(needs_verify) => verify = needs_verify,
                 Err(outcome) => return outcome,
@@ -136,12 +136,7 @@ impl Session<'_> {
     }
 
     async fn sync(&mut self, connection: &Connection, workdir: &str) -> CliResult<bool> {
-        let prepared = self.prepared.as_ref().expect("sync is prepared");
         let printer = self.app.printer;
-        printer.note(candidate_line(&prepared.manifest));
-        if prepared.guardrail.status == GuardrailStatus::Warning {
-            printer.warn(guardrail_message(&prepared.guardrail));
-        }
         self.recorder.event(
             "sync.started",
             "sync",
@@ -149,22 +144,68 @@ impl Session<'_> {
             json!({}),
         );
         let started = Instant::now();
-        let meta_dir = self.meta_dir();
-        let destination = Destination {
-            connection,
-            workdir,
-            meta_dir: &meta_dir,
-        };
         let state = self.sync_state();
-        let outcome = crabbox_sync::sync(
-            prepared,
-            &destination,
-            &state,
-            &self.sync_options,
-            &mut |line| printer.note(line),
-        )
-        .await?;
-        let took = started.elapsed() + prepared.manifest_time;
+        // Leases meant for reuse get a watcher on the checkout, so later runs can
+        // skip the manifest; one-shot runs leave nothing behind.
+        if self.watch.is_none() && (self.args.id.is_some() || self.args.keep == Some(true)) {
+            let prune: Vec<String> = crabbox_sync::WATCH_PRUNE
+                .iter()
+                .map(|name| name.to_string())
+                .collect();
+            self.watch = std::env::current_exe().ok().and_then(|program| {
+                crabbox_sync::Watch::connect(
+                    &self.app.paths.state_dir,
+                    &self.repo.root,
+                    &program,
+                    &prune,
+                )
+            });
+        }
+        // A live watcher that saw nothing since the last sync spares the manifest.
+        let quick = match &self.prepared {
+            None => crabbox_sync::quick_skip(
+                &self.repo.root,
+                &state,
+                &self.sync_options,
+                workdir,
+                self.watch.as_ref(),
+            ),
+            Some(_) => None,
+        };
+        let (outcome, manifest_time) = match quick {
+            Some(outcome) => (outcome, std::time::Duration::ZERO),
+            None => {
+                if self.prepared.is_none() {
+                    self.prepared = Some(crabbox_sync::prepare(
+                        &self.repo.root,
+                        &self.sync_options,
+                        self.watch.as_ref(),
+                    )?);
+                }
+                let prepared = self.prepared.as_ref().expect("prepared above");
+                printer.note(candidate_line(&prepared.manifest));
+                if prepared.guardrail.status == GuardrailStatus::Warning {
+                    printer.warn(guardrail_message(&prepared.guardrail));
+                }
+                let meta_dir = self.meta_dir();
+                let destination = Destination {
+                    connection,
+                    workdir,
+                    meta_dir: &meta_dir,
+                };
+                let outcome = crabbox_sync::sync(
+                    prepared,
+                    &destination,
+                    &state,
+                    &self.sync_options,
+                    &mut |line| printer.note(line),
+                )
+                .await?;
+                (outcome, prepared.manifest_time)
+            }
+        };
+        self.prune = outcome.prune.clone();
+        let took = started.elapsed() + manifest_time;
         if outcome.skipped {
             printer.note(format!(
                 "No changes detected, skipping sync ({})",
@@ -221,9 +262,10 @@ impl Session<'_> {
         let work_root = self.work_root();
         let pid_file = format!("{work_root}/.crabbox-runs/{}.pid", self.timing.run_id);
         let nonce = RunId::generate().as_str()[4..].to_string();
-        let prune = match &self.prepared {
-            Some(prepared) => crabbox_sync::prune_list(prepared),
-            None => vec![".git".into()],
+        let prune = if self.prune.is_empty() {
+            vec![".git".to_string()]
+        } else {
+            self.prune.clone()
         };
         let trailer = trailer_script(&self.meta_dir(), &nonce, &prune, verify);
         let command = RemoteCommand {

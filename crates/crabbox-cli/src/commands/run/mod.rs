@@ -80,7 +80,11 @@ struct Session<'a> {
     lease: Lease,
     provider: Arc<dyn Provider>,
     repo: crabbox_sync::Repo,
+    /// The manifest, built before leasing for new leases and on demand otherwise.
     prepared: Option<crabbox_sync::Prepared>,
+    watch: Option<crabbox_sync::Watch>,
+    /// Directories the runner-side scan skips (from the last sync's rules).
+    prune: Vec<String>,
     sync_options: crabbox_sync::SyncOptions,
     cancel: Cancel,
     recorder: Recorder,
@@ -98,17 +102,21 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
     // Missing tools, a non-repository and an oversized or mass-deleting sync all
     // fail before anything is leased.
     crabbox_ssh::find_tool("ssh")?;
-    let prepared = if args.no_sync {
+    if !args.no_sync {
+        crabbox_ssh::find_tool("rsync").map_err(crabbox_sync::SyncError::from)?;
+    }
+    if !args.no_sync && !repo.is_git {
+        return Err(crabbox_sync::SyncError::NotARepository {
+            root: repo.root.display().to_string(),
+        }
+        .into());
+    }
+    // A new lease is only worth creating when the sync passes its guards; a reused
+    // lease may skip the manifest entirely (see `quick_skip`).
+    let prepared = if args.no_sync || args.id.is_some() {
         None
     } else {
-        crabbox_ssh::find_tool("rsync").map_err(crabbox_sync::SyncError::from)?;
-        if !repo.is_git {
-            return Err(crabbox_sync::SyncError::NotARepository {
-                root: repo.root.display().to_string(),
-            }
-            .into());
-        }
-        Some(crabbox_sync::prepare(&repo.root, &sync_options)?)
+        Some(crabbox_sync::prepare(&repo.root, &sync_options, None)?)
     };
     let cancel = Cancel::install();
     let run_id = RunId::generate();
@@ -161,6 +169,8 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
         provider,
         repo,
         prepared,
+        watch: None,
+        prune: Vec::new(),
         sync_options,
         cancel,
         recorder,
