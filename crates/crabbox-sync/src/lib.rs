@@ -25,11 +25,11 @@ pub use guardrails::{
 pub use manifest::{build_manifest, Entry, EntryKind, Manifest};
 pub use plan::{plan_json, plan_text};
 pub use repo::{discover_repo, Repo};
-pub use rules::{Decision, ExcludeRules, RuleOrigin, IGNORE_FILE};
+pub use rules::{never_synced_names, Decision, ExcludeRules, RuleOrigin, IGNORE_FILE};
 pub use state::{RemoteState, SyncState, WatchMark};
 pub use trailer::{trailer_script, TrailerScanner, TrailerScript, RESYNC_EXIT};
 pub use transfer::{rsync_shell, send, TransferStats};
-pub use watch::{run_watcher, watch_dir, Watch, WATCH_PRUNE};
+pub use watch::{run_watcher, watch_dir, Watch};
 
 /// Sync failures; the CLI maps all of them to exit 6.
 #[derive(Debug, thiserror::Error)]

@@ -65,6 +65,20 @@ const PROTECTED: &[&str] = &[
     ".crabbox/runs",
 ];
 
+/// Built-in directory names whose contents are never synced, whatever git tracks
+/// (the non-ambiguous single-name built-ins, `.git` excluded: it is handled apart).
+pub fn never_synced_names() -> Vec<String> {
+    BUILTIN
+        .iter()
+        .filter(|pattern| {
+            !AMBIGUOUS.contains(pattern)
+                && !pattern.contains(['/', '*', '?', '['])
+                && **pattern != ".git"
+        })
+        .map(|pattern| pattern.to_string())
+        .collect()
+}
+
 /// Name of the per-repository ignore file at the checkout root.
 pub const IGNORE_FILE: &str = ".crabboxignore";
 

@@ -40,26 +40,6 @@ fn watch_flags() -> WatchFlags {
         | WatchFlags::ONLYDIR
 }
 
-/// Directories the watcher never descends into: their contents are never synced
-/// unless a rule re-includes something (then the watcher is not trusted at all).
-pub const WATCH_PRUNE: &[&str] = &[
-    "node_modules",
-    ".venv",
-    "__pycache__",
-    ".pytest_cache",
-    ".mypy_cache",
-    ".ruff_cache",
-    ".gradle",
-    ".pnpm-store",
-    ".npm",
-    ".turbo",
-    ".next",
-    ".parcel-cache",
-    ".rollup.cache",
-    ".cache",
-    ".tmp",
-];
-
 /// The state directory of the watcher for `root`.
 pub fn watch_dir(state_dir: &Path, root: &Path) -> PathBuf {
     let digest = Sha256::digest(root.as_os_str().as_bytes());

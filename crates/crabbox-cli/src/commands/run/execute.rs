@@ -148,10 +148,8 @@ impl Session<'_> {
         // Leases meant for reuse get a watcher on the checkout, so later runs can
         // skip the manifest; one-shot runs leave nothing behind.
         if self.watch.is_none() && (self.args.id.is_some() || self.args.keep == Some(true)) {
-            let prune: Vec<String> = crabbox_sync::WATCH_PRUNE
-                .iter()
-                .map(|name| name.to_string())
-                .collect();
+            // The watcher skips directories whose contents are never synced.
+            let prune = crabbox_sync::never_synced_names();
             self.watch = std::env::current_exe().ok().and_then(|program| {
                 crabbox_sync::Watch::connect(
                     &self.app.paths.state_dir,
