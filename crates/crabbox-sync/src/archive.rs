@@ -42,19 +42,13 @@ pub async fn send_archive(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|source| SyncError::Io {
-            context: "start tar".into(),
-            source,
-        })?;
+        .map_err(SyncError::io("start tar"))?;
     let archive: Stdio = archiver
         .stdout
         .take()
         .expect("piped stdout")
         .try_into()
-        .map_err(|source| SyncError::Io {
-            context: "connect tar to ssh".into(),
-            source,
-        })?;
+        .map_err(SyncError::io("connect tar to ssh"))?;
     let extractor = Command::new(connection.ssh_program())
         .args(connection.args())
         .arg(connection.target.destination())
@@ -64,18 +58,12 @@ pub async fn send_archive(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|source| SyncError::Io {
-            context: "start ssh".into(),
-            source,
-        })?;
+        .map_err(SyncError::io("start ssh"))?;
     let writer = feed_paths(archiver.stdin.take().expect("piped stdin"), paths);
     let (extracted, archived) =
         tokio::join!(extractor.wait_with_output(), archiver.wait_with_output());
     let _ = writer.await;
-    let extracted = extracted.map_err(|source| SyncError::Io {
-        context: "wait for ssh".into(),
-        source,
-    })?;
+    let extracted = extracted.map_err(SyncError::io("wait for ssh"))?;
     match extracted.status.code() {
         Some(0) => {}
         Some(NOT_EMPTY) => return Ok(None),
@@ -90,10 +78,7 @@ pub async fn send_archive(
             })
         }
     }
-    let archived = archived.map_err(|source| SyncError::Io {
-        context: "wait for tar".into(),
-        source,
-    })?;
+    let archived = archived.map_err(SyncError::io("wait for tar"))?;
     if !archived.status.success() {
         return Err(SyncError::Remote {
             step: "archive".into(),

@@ -256,21 +256,9 @@ pub(crate) fn human_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Entry, EntryKind};
 
     fn manifest(files: &[(&str, u64)], changed: &[&str]) -> Manifest {
-        let mut entries: Vec<Entry> = files
-            .iter()
-            .map(|(path, size)| Entry {
-                path: path.to_string(),
-                kind: EntryKind::File,
-                size: *size,
-                mtime_ns: 0,
-                mode: 0o644,
-                tracked: true,
-            })
-            .collect();
-        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        let entries = crate::manifest::test_entries(files);
         let size_of = |path: &str| files.iter().find(|(p, _)| *p == path).unwrap().1;
         Manifest {
             bytes: files.iter().map(|(_, size)| size).sum(),

@@ -71,6 +71,14 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// An I/O failure while doing `context`, for `map_err`.
+    pub fn io(context: &'static str) -> impl FnOnce(std::io::Error) -> SyncError {
+        move |source| SyncError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
     pub fn hint(&self) -> Option<String> {
         match self {
             SyncError::NotARepository { .. } => {

@@ -401,5 +401,24 @@ fn join<T>(
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
+/// Sorted tracked file entries of the given sizes, for tests of code that reads
+/// manifests.
+#[cfg(test)]
+pub(crate) fn test_entries(files: &[(&str, u64)]) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = files
+        .iter()
+        .map(|(path, size)| Entry {
+            path: path.to_string(),
+            kind: EntryKind::File,
+            size: *size,
+            mtime_ns: 0,
+            mode: 0o644,
+            tracked: true,
+        })
+        .collect();
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    entries
+}
+
 #[cfg(test)]
 mod tests;

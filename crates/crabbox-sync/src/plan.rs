@@ -179,7 +179,7 @@ fn top_directories(manifest: &Manifest, limit: usize) -> Vec<(&str, u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{evaluate, Entry, EntryKind, Limits};
+    use crate::{evaluate, Limits};
 
     fn sample() -> (Manifest, ExcludeRules) {
         let files = [
@@ -189,18 +189,7 @@ mod tests {
             ("src/main.rs", 300),
             ("src/lib.rs", 200),
         ];
-        let mut entries: Vec<Entry> = files
-            .iter()
-            .map(|(path, size)| Entry {
-                path: path.to_string(),
-                kind: EntryKind::File,
-                size: *size,
-                mtime_ns: 0,
-                mode: 0o644,
-                tracked: true,
-            })
-            .collect();
-        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        let entries = crate::manifest::test_entries(&files);
         let manifest = Manifest {
             root: "/repo".into(),
             bytes: 5_510,

@@ -132,18 +132,12 @@ pub async fn send(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|source| SyncError::Io {
-            context: "start rsync".into(),
-            source,
-        })?;
+        .map_err(SyncError::io("start rsync"))?;
     let writer = feed_paths(child.stdin.take().expect("piped stdin"), paths);
     let output = child
         .wait_with_output()
         .await
-        .map_err(|source| SyncError::Io {
-            context: "wait for rsync".into(),
-            source,
-        })?;
+        .map_err(SyncError::io("wait for rsync"))?;
     let _ = writer.await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
