@@ -7,7 +7,6 @@ pub mod files;
 pub mod id;
 pub mod paths;
 pub mod slug;
-pub mod time;
 
 pub use claims::{
     listing_json, listing_json_string, listing_text, Claim, ClaimError, ClaimListing, ClaimProblem,
@@ -21,4 +20,4 @@ pub use slug::{
     allocate_slug, fnv1a32, normalize_slug, slug_for_lease, validate_requested_slug, SlugError,
     ADJECTIVES, MAX_SLUG_LEN, NOUNS,
 };
-pub use time::{format_rfc3339, now_unix, parse_rfc3339};
+pub use crabbox_proto::time::{self, format_rfc3339, now_unix, parse_rfc3339};

@@ -1,4 +1,5 @@
-//! Wall-clock seconds and the RFC 3339 UTC timestamps stored in claims.
+//! Wall-clock time and RFC 3339 UTC timestamps (seconds in claims, milliseconds on
+//! the coordinator's wire).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -10,6 +11,50 @@ pub fn now_unix() -> i64 {
         Ok(elapsed) => i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX),
         Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),
     }
+}
+
+/// Milliseconds since the Unix epoch (the coordinator's clock unit).
+pub fn now_unix_millis() -> i64 {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(elapsed) => i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX),
+        Err(before) => -i64::try_from(before.duration().as_millis()).unwrap_or(i64::MAX),
+    }
+}
+
+/// Formats milliseconds as `2026-11-22T23:08:00.123Z`, the shape JavaScript's
+/// `toISOString` gives and Go's RFC 3339 parser accepts.
+pub fn format_rfc3339_millis(unix_millis: i64) -> String {
+    let seconds = format_rfc3339(unix_millis.div_euclid(1000));
+    format!(
+        "{}.{:03}Z",
+        &seconds[..seconds.len() - 1],
+        unix_millis.rem_euclid(1000)
+    )
+}
+
+/// Parses an RFC 3339 timestamp into Unix milliseconds (digits past the third
+/// fractional one are truncated).
+pub fn parse_rfc3339_millis(text: &str) -> Option<i64> {
+    let seconds = parse_rfc3339(text)?;
+    let millis = text
+        .as_bytes()
+        .get(19)
+        .filter(|byte| **byte == b'.')
+        .map(|_| {
+            let fraction: Vec<i64> = text.as_bytes()[20..]
+                .iter()
+                .take_while(|byte| byte.is_ascii_digit())
+                .take(3)
+                .map(|byte| i64::from(byte - b'0'))
+                .collect();
+            fraction
+                .iter()
+                .chain(std::iter::repeat(&0))
+                .take(3)
+                .fold(0, |value, digit| value * 10 + digit)
+        })
+        .unwrap_or(0);
+    Some(seconds * 1000 + millis)
 }
 
 /// Formats whole seconds as `2026-11-22T23:08:00Z`.
@@ -203,6 +248,31 @@ mod tests {
             let seconds = start + day * SECONDS_PER_DAY;
             assert_eq!(parse_rfc3339(&format_rfc3339(seconds)), Some(seconds));
         }
+    }
+
+    #[test]
+    fn millisecond_timestamps_round_trip() {
+        let cases = [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (1_795_388_880_123, "2026-11-22T23:08:00.123Z"),
+            (-1, "1969-12-31T23:59:59.999Z"),
+        ];
+        for (millis, text) in cases {
+            assert_eq!(format_rfc3339_millis(millis), text);
+            assert_eq!(parse_rfc3339_millis(text), Some(millis));
+        }
+        assert_eq!(
+            parse_rfc3339_millis("2026-11-22T23:08:00.5Z"),
+            Some(1_795_388_880_500)
+        );
+        assert_eq!(
+            parse_rfc3339_millis("2026-11-22T23:08:00Z"),
+            Some(1_795_388_880_000)
+        );
+        assert_eq!(
+            parse_rfc3339_millis("2026-11-23T01:08:00.123456+02:00"),
+            Some(1_795_388_880_123)
+        );
     }
 
     #[test]

@@ -1,0 +1,28 @@
+//! JSON bodies of the coordinator HTTP API, named as the reference coordinator
+//! names them so Go clients and servers interoperate. Every struct tolerates
+//! missing fields (`default`) and ignores unknown ones.
+
+mod account;
+mod lease;
+mod run;
+mod timestamp;
+
+pub use account::{ErrorBody, Health, Whoami};
+pub use account::{Usage, UsageGroup, UsageLimits, UsageReport};
+pub use lease::{
+    CancelCreateRequest, CreateLeaseRequest, HeartbeatRequest, Lease, LeaseEnvelope,
+    LeaseState, LeasesEnvelope, RegistrationRequest, ReleaseRequest,
+};
+pub use run::{
+    AppendEventRequest, CreateRunRequest, EventEnvelope, EventsEnvelope, FinishRunRequest,
+    LeaseOwner, Run, RunEnvelope, RunEvent, RunState, RunsEnvelope,
+};
+pub use timestamp::Timestamp;
+
+pub(crate) fn is_false(value: &bool) -> bool {
+    !value
+}
+
+pub(crate) fn is_zero(value: &i64) -> bool {
+    *value == 0
+}

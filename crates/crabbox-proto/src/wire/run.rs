@@ -1,0 +1,250 @@
+//! Runs, their ordered events and the request bodies that write them.
+
+use serde::{Deserialize, Serialize};
+
+use super::{is_false, is_zero, Timestamp};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    #[default]
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Succeeded => "succeeded",
+            RunState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RunState> {
+        [RunState::Running, RunState::Succeeded, RunState::Failed]
+            .into_iter()
+            .find(|state| state.as_str() == text)
+    }
+}
+
+/// An owner who backed a run with a lease and may therefore read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LeaseOwner {
+    pub owner: String,
+    pub org: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Run {
+    pub id: String,
+    #[serde(rename = "leaseID", skip_serializing_if = "String::is_empty")]
+    pub lease_id: String,
+    #[serde(rename = "leaseIDs", skip_serializing_if = "Vec::is_empty")]
+    pub lease_ids: Vec<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub slug: String,
+    pub owner: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub org: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lease_owners: Vec<LeaseOwner>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub provider: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub target: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub windows_mode: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub class: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub server_type: String,
+    pub command: Vec<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub label: String,
+    pub state: RunState,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub phase: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<i64>,
+    pub log_bytes: i64,
+    pub log_truncated: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub blocked_stage: String,
+    #[serde(skip_serializing_if = "is_false")]
+    pub retry_likely: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub results: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub telemetry: Option<serde_json::Value>,
+    pub started_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_event_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub event_count: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<Timestamp>,
+}
+
+/// One entry of a run's event stream; `seq` is dense and starts at 1.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RunEvent {
+    #[serde(rename = "runID")]
+    pub run_id: String,
+    pub seq: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub phase: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub stream: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub data: String,
+    #[serde(rename = "leaseID", skip_serializing_if = "String::is_empty")]
+    pub lease_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub slug: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub provider: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub target: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub windows_mode: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub class: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub server_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
+    pub created_at: Timestamp,
+}
+
+/// `POST /v1/runs`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CreateRunRequest {
+    #[serde(rename = "leaseID", skip_serializing_if = "String::is_empty")]
+    pub lease_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub provider: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub target: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub windows_mode: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub class: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub server_type: String,
+    pub command: Vec<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub label: String,
+}
+
+/// `POST /v1/runs/{id}/events`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AppendEventRequest {
+    #[serde(rename = "type", skip_serializing_if = "String::is_empty")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub phase: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub stream: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub data: String,
+    #[serde(rename = "leaseID", skip_serializing_if = "String::is_empty")]
+    pub lease_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub slug: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub provider: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub target: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub windows_mode: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub class: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub server_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
+}
+
+/// `POST /v1/runs/{id}/finish`. A non-finite or missing exit code counts as 1.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FinishRunRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command_ms: Option<i64>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub log: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log_chunks: Vec<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub log_truncated: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub blocked_stage: String,
+    #[serde(skip_serializing_if = "is_false")]
+    pub retry_likely: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub results: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub telemetry: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunEnvelope {
+    pub run: Run,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunsEnvelope {
+    #[serde(default)]
+    pub runs: Vec<Run>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventEnvelope {
+    pub event: RunEvent,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventsEnvelope {
+    #[serde(default)]
+    pub events: Vec<RunEvent>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_reads_the_reference_shape() {
+        let body = r#"{"runID":"run_123","seq":1,"type":"stdout","stream":"stdout","data":"hello ws\n","createdAt":"2026-05-02T00:00:00Z"}"#;
+        let event: RunEvent = serde_json::from_str(body).unwrap();
+        assert_eq!(event.kind, "stdout");
+        assert_eq!(event.data, "hello ws\n");
+        assert_eq!(event.seq, 1);
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["runID"], "run_123");
+        assert_eq!(json["type"], "stdout");
+    }
+}
