@@ -1,8 +1,36 @@
 //! The coordinator: an axum server over the store that brokers provider leases,
 //! records runs and events, enforces caps and runs maintenance.
 
+mod auth;
+mod body;
+mod caps;
+mod clock;
+mod error;
+mod leases;
+pub mod maintenance;
+mod routes;
+mod runs;
+mod server;
+mod settings;
+mod state;
+mod usage;
+pub mod user_token;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use crabbox_core::Paths;
+use crabbox_providers::ProviderSettings;
+use crabbox_store::Store;
+
+pub use auth::{AuthKind, Principal};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::ApiError;
+pub use routes::router;
+pub use server::serve;
+pub use settings::{Caps, Settings};
+pub use state::{Coordinator, Providers};
 
 /// What `crabbox coordinator serve` passes in.
 #[derive(Debug, Clone)]
@@ -17,9 +45,48 @@ pub struct ServeOptions {
     pub env: BTreeMap<String, String>,
 }
 
+/// The SQLite database used when no URL is given.
+pub fn default_database_url(state_dir: &std::path::Path) -> String {
+    format!("sqlite://{}?mode=rwc", state_dir.join("coordinator.sqlite").display())
+}
+
 /// Binds, prints `crabbox coordinator listening on http://ADDR` to stderr, and
 /// serves until SIGTERM or SIGINT. Must be called inside a multi-thread runtime.
 pub async fn run(options: ServeOptions) -> Result<(), String> {
-    let _ = options;
-    Err("coordinator not built yet".to_string())
+    let settings = Settings::from_env(&options.env)?;
+    crabbox_core::ensure_private_dir(&options.state_dir)
+        .map_err(|error| format!("cannot create {}: {error}", options.state_dir.display()))?;
+    let url = options.database_url.clone().unwrap_or_else(|| default_database_url(&options.state_dir));
+    let store = Store::open(&url).await.map_err(|error| format!("cannot open the database: {error}"))?;
+    let mut paths = Paths::from_env();
+    paths.state_dir = options.state_dir.clone();
+    let providers = Providers::build(&settings.providers, &ProviderSettings::new(paths))?;
+    let listener = tokio::net::TcpListener::bind(&options.listen)
+        .await
+        .map_err(|error| format!("cannot listen on {}: {error}", options.listen))?;
+    let address = listener.local_addr().map_err(|error| error.to_string())?;
+    if !settings.has_credentials() {
+        eprintln!("warning: no CRABBOX_ADMIN_TOKEN, CRABBOX_SHARED_TOKEN or CRABBOX_SESSION_SECRET is set; every API request will be refused");
+    }
+    eprintln!(
+        "crabbox coordinator listening on http://{address} (database {:?}, providers {})",
+        store.backend(),
+        providers.names().collect::<Vec<_>>().join(",")
+    );
+    let coordinator = Coordinator::new(store.clone(), settings, providers, Arc::new(SystemClock));
+    let served = serve(listener, coordinator, shutdown_signal()).await;
+    store.close().await;
+    eprintln!("crabbox coordinator stopped");
+    served.map_err(|error| error.to_string())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut terminate), Ok(mut interrupt)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
 }

@@ -1,11 +1,12 @@
 //! Core building blocks shared by every Crabbox crate: identifiers, slugs, local
-//! paths, durations, timestamps and the local claim store.
+//! paths, durations, timestamps, secrets and the local claim store.
 
 pub mod claims;
 pub mod duration;
 pub mod files;
 pub mod id;
 pub mod paths;
+pub mod secret;
 pub mod slug;
 
 pub use claims::{
@@ -16,6 +17,7 @@ pub use duration::{format_duration, parse_duration, DurationError};
 pub use files::write_private_atomic;
 pub use id::{is_safe_file_stem, InvalidId, LeaseId, RunId};
 pub use paths::{ensure_private_dir, Paths};
+pub use secret::{constant_time_eq, Secret};
 pub use slug::{
     allocate_slug, fnv1a32, normalize_slug, slug_for_lease, validate_requested_slug, SlugError,
     ADJECTIVES, MAX_SLUG_LEN, NOUNS,

@@ -1,0 +1,66 @@
+//! Finding a lease by ID or slug as the caller may see it.
+
+use crabbox_store::LeaseRecord;
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::state::Coordinator;
+
+/// Exact ID first, then live unexpired leases with that slug. Leases the caller
+/// cannot see are reported exactly like missing ones (404); several slug matches
+/// are a 409.
+pub async fn find_visible(coordinator: &Coordinator, principal: &Principal, value: &str) -> ApiResult<LeaseRecord> {
+    let store = coordinator.store();
+    if let Some(record) = store.get_lease(value).await? {
+        return if principal.owns(&record.lease.owner, &record.lease.org) {
+            Ok(record)
+        } else {
+            Err(ApiError::not_found("lease"))
+        };
+    }
+    let slug = crabbox_core::normalize_slug(value);
+    if slug.is_empty() {
+        return Err(ApiError::not_found("lease"));
+    }
+    let now = coordinator.now();
+    let mut matches: Vec<LeaseRecord> = store
+        .leases_with_slug(&slug)
+        .await?
+        .into_iter()
+        .filter(|record| {
+            principal.owns(&record.lease.owner, &record.lease.org)
+                && record.lease.state.is_live()
+                && record.lease.expires_at > now
+        })
+        .collect();
+    match matches.len() {
+        0 => Err(ApiError::not_found("lease")),
+        1 => Ok(matches.remove(0)),
+        count => Err(ApiError::conflict(
+            "ambiguous_slug",
+            format!("slug {slug} matches {count} leases; use the lease id"),
+        )),
+    }
+}
+
+/// `expectedProvider`: when given it must name the lease's provider.
+pub fn check_expected_provider(record: &LeaseRecord, expected: Option<&str>) -> ApiResult<()> {
+    let Some(expected) = expected else {
+        return Ok(());
+    };
+    let normalized = expected.trim().to_lowercase();
+    if normalized.is_empty() {
+        return Err(ApiError::bad_request(
+            "invalid_expected_provider",
+            "expectedProvider must be a provider name",
+        ));
+    }
+    let canonical = crabbox_providers::canonical_name(&normalized).unwrap_or(normalized.as_str());
+    if canonical != record.lease.provider {
+        return Err(ApiError::conflict(
+            "provider_identity_mismatch",
+            format!("lease {} belongs to provider {}, not {canonical}", record.lease.id, record.lease.provider),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! Deleting a lease's machine: claim the delete inside a transaction, call the
+//! provider outside any transaction, then record the outcome only if the claim
+//! is still ours. Used by release, late creates and maintenance alike.
+
+use crabbox_proto::wire::LeaseState;
+use crabbox_proto::Timestamp;
+use crabbox_store::{LeaseRecord, Update};
+
+use crate::state::Coordinator;
+
+/// A claim older than this is stale and may be taken over.
+pub const CLAIM_TTL_SECS: i64 = 30 * 60;
+/// Wait before retrying a failed delete.
+pub const RETRY_SECS: i64 = 5 * 60;
+
+/// Marks the machine as owed a delete (kept in the record until it succeeds).
+pub fn owe_delete(record: &mut LeaseRecord, now: Timestamp) {
+    record.private.cleanup_pending = true;
+    record.private.cleanup_retry_at = None;
+    record.lease.updated_at = now;
+}
+
+/// Inside a transaction: takes the delete claim when one is owed, not held by a
+/// live claim and not waiting for a retry. Returns the claim token.
+pub fn claim(record: &mut LeaseRecord, now: Timestamp) -> Option<Timestamp> {
+    let private = &mut record.private;
+    if !private.cleanup_pending {
+        return None;
+    }
+    let held = private.cleanup_claim.is_some() && private.cleanup_claim_expires_at.is_some_and(|until| until > now);
+    let waiting = private.cleanup_retry_at.is_some_and(|retry| retry > now);
+    if held || waiting {
+        return None;
+    }
+    private.cleanup_claim = Some(now);
+    private.cleanup_claim_expires_at = Some(now.plus_seconds(CLAIM_TTL_SECS));
+    Some(now)
+}
+
+/// Outside transactions: deletes the machine of `lease_id` under `token`, then
+/// records success (`expired` for a lease that was still live) or schedules a
+/// retry. Returns the provider error text on failure.
+pub async fn delete_claimed(coordinator: &Coordinator, lease_id: &str, provider: &str, token: Timestamp) -> Result<(), String> {
+    let outcome = match coordinator.providers().get(provider) {
+        Some(provider) => provider.release(lease_id).await.map(|_| ()).map_err(|error| super::redact(&error.to_string())),
+        None => Err(format!("provider {provider} is not configured on this coordinator")),
+    };
+    let now = coordinator.now();
+    let recorded = coordinator
+        .store()
+        .update_lease(lease_id, |record| {
+            if record.private.cleanup_claim != Some(token) {
+                // Another replica took over a stale claim; its outcome wins.
+                return Ok::<_, ()>(());
+            }
+            let private = &mut record.private;
+            private.cleanup_claim = None;
+            private.cleanup_claim_expires_at = None;
+            match &outcome {
+                Ok(()) => {
+                    private.cleanup_pending = false;
+                    private.cleanup_retry_at = None;
+                    record.lease.cleanup_error.clear();
+                    if record.lease.state.is_live() {
+                        record.lease.state = LeaseState::Expired;
+                    }
+                    record.lease.ended_at.get_or_insert(now);
+                }
+                Err(error) => {
+                    private.cleanup_retry_at = Some(now.plus_seconds(RETRY_SECS));
+                    record.lease.cleanup_attempts += 1;
+                    record.lease.cleanup_error = error.clone();
+                }
+            }
+            record.lease.updated_at = now;
+            Ok(())
+        })
+        .await;
+    if let Err(Update::Store(error)) = recorded {
+        eprintln!("coordinator: recording the delete of {lease_id}: {error}");
+    }
+    outcome
+}

@@ -1,0 +1,213 @@
+//! Maintenance: recover creates whose coordinator died, expire due leases, delete
+//! their machines outside transactions under cleanup claims, retry failed deletes
+//! and prune old runs. One replica at a time runs a pass (a store lock); the loop
+//! sleeps until the next deadline with a periodic backstop.
+
+use std::time::Duration;
+
+use crabbox_proto::wire::LeaseState;
+use crabbox_proto::Timestamp;
+use crabbox_store::{LeaseFilter, LeaseRecord};
+use tokio::sync::watch;
+
+use crate::leases::cleanup;
+use crate::state::Coordinator;
+
+/// Leases handled per batch; a full batch runs another immediately.
+const BATCH: i64 = 16;
+/// A create running longer than this is considered stuck.
+const STUCK_CREATE_SECS: i64 = 10 * 60;
+const PASS_LOCK: &str = "maintenance";
+const PASS_LOCK_TTL_MS: i64 = 5 * 60 * 1000;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PassReport {
+    pub recovered: usize,
+    pub expired: usize,
+    pub deleted: usize,
+    pub delete_failures: usize,
+    pub pruned: u64,
+    /// Another replica held the pass lock.
+    pub skipped: bool,
+}
+
+fn instance_lock(instance: &str) -> String {
+    format!("instance:{instance}")
+}
+
+/// Whether the replica that stamped a create is gone (its liveness mark lapsed).
+async fn replica_gone(coordinator: &Coordinator, instance: &str, now: Timestamp) -> bool {
+    if instance.is_empty() || instance == coordinator.instance() {
+        return false;
+    }
+    let name = instance_lock(instance);
+    match coordinator.store().try_lock(&name, coordinator.instance(), now, 1).await {
+        Ok(true) => {
+            let _ = coordinator.store().unlock(&name, coordinator.instance()).await;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// What a due lease needs, decided inside its transaction.
+fn plan(record: &mut LeaseRecord, now: Timestamp, orphaned: bool) -> (bool, Option<Timestamp>) {
+    let lease = &mut record.lease;
+    let mut expired = false;
+    if lease.state.is_live() && lease.lifecycle == "registered" {
+        if lease.expires_at <= now {
+            lease.state = LeaseState::Expired;
+            lease.ended_at = Some(now);
+            lease.updated_at = now;
+            return (true, None);
+        }
+        return (false, None);
+    }
+    let stuck = lease.state == LeaseState::Provisioning
+        && record
+            .private
+            .provisioning_started_at
+            .is_some_and(|started| orphaned || started.plus_seconds(STUCK_CREATE_SECS) <= now);
+    if stuck {
+        lease.state = LeaseState::Failed;
+        lease.ended_at = Some(now);
+        lease.failure_error = "the create did not finish (its coordinator stopped or hung); any machine it made is deleted".into();
+        cleanup::owe_delete(record, now);
+    } else if lease.state.is_live() && lease.expires_at <= now {
+        expired = true;
+        if lease.state == LeaseState::Provisioning && record.private.provisioning_started_at.is_none() {
+            // Reserved but never sent to a provider: nothing to delete.
+            lease.state = LeaseState::Failed;
+            lease.ended_at = Some(now);
+            lease.updated_at = now;
+            return (true, None);
+        }
+        cleanup::owe_delete(record, now);
+    }
+    (expired, cleanup::claim(record, now))
+}
+
+async fn handle(coordinator: &Coordinator, id: &str, orphaned: bool, report: &mut PassReport) {
+    let now = coordinator.now();
+    let planned = coordinator
+        .store()
+        .update_lease(id, |record| Ok::<_, ()>((plan(record, now, orphaned), record.lease.provider.clone())))
+        .await;
+    let Ok(((expired, claim), provider)) = planned else {
+        return;
+    };
+    report.expired += usize::from(expired);
+    report.recovered += usize::from(orphaned);
+    if let Some(token) = claim {
+        match cleanup::delete_claimed(coordinator, id, &provider, token).await {
+            Ok(()) => report.deleted += 1,
+            Err(error) => {
+                report.delete_failures += 1;
+                eprintln!("coordinator: deleting the machine of {id} failed: {error} (retry in {} s)", cleanup::RETRY_SECS);
+            }
+        }
+    }
+}
+
+/// Creates stamped by a replica that is gone.
+async fn orphaned_creates(coordinator: &Coordinator, now: Timestamp) -> Vec<LeaseRecord> {
+    let filter = LeaseFilter { state: Some(LeaseState::Provisioning), limit: 500, ..LeaseFilter::default() };
+    let Ok(provisioning) = coordinator.store().list_leases(&filter).await else {
+        return Vec::new();
+    };
+    let mut orphans = Vec::new();
+    for record in provisioning {
+        if replica_gone(coordinator, &record.private.provisioning_instance, now).await {
+            orphans.push(record);
+        }
+    }
+    orphans
+}
+
+/// One maintenance pass, if no other replica is running one.
+pub async fn pass(coordinator: &Coordinator) -> PassReport {
+    let mut report = PassReport::default();
+    let store = coordinator.store();
+    let now = coordinator.now();
+    if !store.try_lock(PASS_LOCK, coordinator.instance(), now, PASS_LOCK_TTL_MS).await.unwrap_or(false) {
+        report.skipped = true;
+        return report;
+    }
+    for record in orphaned_creates(coordinator, now).await {
+        handle(coordinator, &record.lease.id, true, &mut report).await;
+    }
+    loop {
+        let due = match store.due_leases(coordinator.now(), BATCH).await {
+            Ok(due) => due,
+            Err(error) => {
+                eprintln!("coordinator: maintenance could not read due leases: {error}");
+                break;
+            }
+        };
+        let full = due.len() as i64 == BATCH;
+        let before = report.clone();
+        for record in due {
+            handle(coordinator, &record.lease.id, false, &mut report).await;
+        }
+        // Stop when the batch was partial or made no progress (claims held elsewhere).
+        if !full || report == before {
+            break;
+        }
+    }
+    let retention = coordinator.settings().run_retention_days;
+    let cutoff = Timestamp(coordinator.now().millis() - retention * 86_400_000);
+    loop {
+        match store.prune_runs(cutoff, BATCH).await {
+            Ok(pruned) => {
+                report.pruned += pruned;
+                if pruned < BATCH as u64 {
+                    break;
+                }
+            }
+            Err(error) => {
+                eprintln!("coordinator: pruning runs failed: {error}");
+                break;
+            }
+        }
+    }
+    let _ = store.unlock(PASS_LOCK, coordinator.instance()).await;
+    report
+}
+
+/// Renews this replica's liveness mark, runs passes at each deadline (or when
+/// woken) and stops when `shutdown` turns true.
+pub async fn run_loop(coordinator: Coordinator, mut shutdown: watch::Receiver<bool>) {
+    let settings = coordinator.settings().clone();
+    let heartbeat_ms = (settings.instance_ttl_ms / 3).max(100);
+    let mut last_pass = Timestamp(i64::MIN);
+    loop {
+        let now = coordinator.now();
+        let _ = coordinator
+            .store()
+            .try_lock(&instance_lock(coordinator.instance()), coordinator.instance(), now, settings.instance_ttl_ms)
+            .await;
+        let next = coordinator.store().next_deadline().await.ok().flatten();
+        let backstop_due = last_pass.millis().saturating_add(settings.maintenance_backstop_ms) <= now.millis();
+        if next.is_some_and(|next| next <= now) || backstop_due {
+            pass(&coordinator).await;
+            last_pass = coordinator.now();
+        }
+        let now = coordinator.now();
+        let until_deadline = next.map(|next| (next.millis() - now.millis()).max(1_000)).unwrap_or(i64::MAX);
+        let wait = until_deadline.min(heartbeat_ms).min(settings.maintenance_backstop_ms).max(50);
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+            _ = coordinator.wake_signal().notified() => {
+                // Let the change that woke us commit before reading deadlines.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                pass(&coordinator).await;
+                last_pass = coordinator.now();
+            }
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            let _ = coordinator.store().unlock(&instance_lock(coordinator.instance()), coordinator.instance()).await;
+            return;
+        }
+    }
+}

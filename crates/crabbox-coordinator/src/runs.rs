@@ -1,0 +1,349 @@
+//! Runs: creation, event appends with the run-summary effects, finish with the
+//! retained log, and who may read or write a run.
+
+use crabbox_core::RunId;
+use crabbox_proto::wire::{AppendEventRequest, CreateRunRequest, FinishRunRequest, LeaseOwner, Run, RunEvent, RunState};
+use crabbox_store::Update;
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::state::Coordinator;
+
+/// The coordinator keeps the last 8 MiB of a run's output.
+pub const LOG_LIMIT: usize = 8 << 20;
+const SHORT_FIELD: usize = 128;
+const LONG_FIELD: usize = 16 << 10;
+const LABEL_LIMIT: usize = 120;
+const COMMAND_ARGS: usize = 1024;
+const RESULT_STRING: usize = 4096;
+
+/// The longest prefix of `text` within `limit` bytes, cut on a character boundary.
+pub fn truncate_utf8(text: &str, limit: usize) -> &str {
+    if text.len() <= limit {
+        return text;
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// The last `limit` bytes of `bytes`, starting on a UTF-8 character boundary.
+pub fn tail_utf8(bytes: &[u8], limit: usize) -> &[u8] {
+    if bytes.len() <= limit {
+        return bytes;
+    }
+    let mut start = bytes.len() - limit;
+    // Skip continuation bytes so the kept text starts on a character.
+    while start < bytes.len() && (bytes[start] & 0b1100_0000) == 0b1000_0000 {
+        start += 1;
+    }
+    &bytes[start..]
+}
+
+pub fn can_read(principal: &Principal, run: &Run) -> bool {
+    principal.owns(&run.owner, &run.org)
+        || run.lease_owners.iter().any(|owner| owner.owner == principal.owner && owner.org == principal.org)
+}
+
+pub fn can_write(principal: &Principal, run: &Run) -> bool {
+    principal.owns(&run.owner, &run.org)
+}
+
+/// The run-summary phase an event implies when it names none.
+fn derived_phase(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "leasing.started" => "leasing",
+        "lease.created" => "leased",
+        "bootstrap.waiting" => "bootstrap",
+        "sync.started" => "sync",
+        "sync.finished" => "synced",
+        "command.started" | "stdout" | "stderr" => "command",
+        "lease.released" => "released",
+        _ => return None,
+    })
+}
+
+fn add_lease_owner(run: &mut Run, owner: &str, org: &str) {
+    if !run.lease_owners.iter().any(|known| known.owner == owner && known.org == org) {
+        run.lease_owners.push(LeaseOwner { owner: owner.into(), org: org.into() });
+    }
+}
+
+fn bounded(text: &str, limit: usize) -> String {
+    truncate_utf8(text, limit).to_string()
+}
+
+fn not_found<T>(result: Result<T, Update<ApiError>>) -> ApiResult<T> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(Update::NotFound) => Err(ApiError::not_found("run")),
+        Err(Update::Rejected(error)) => Err(error),
+        Err(Update::Store(error)) => Err(error.into()),
+    }
+}
+
+pub async fn create(coordinator: &Coordinator, principal: &Principal, request: &CreateRunRequest) -> ApiResult<Run> {
+    let now = coordinator.now();
+    let mut run = Run {
+        id: RunId::generate().as_str().to_string(),
+        owner: principal.owner.clone(),
+        org: principal.org.clone(),
+        provider: bounded(&request.provider, SHORT_FIELD),
+        target: bounded(&request.target, SHORT_FIELD),
+        windows_mode: bounded(&request.windows_mode, SHORT_FIELD),
+        class: bounded(&request.class, SHORT_FIELD),
+        server_type: bounded(&request.server_type, SHORT_FIELD),
+        command: request.command.iter().take(COMMAND_ARGS).map(|arg| bounded(arg, LONG_FIELD)).collect(),
+        label: bounded(&request.label.split_whitespace().collect::<Vec<_>>().join(" "), LABEL_LIMIT),
+        state: RunState::Running,
+        phase: "starting".into(),
+        started_at: now,
+        ..Run::default()
+    };
+    if !request.lease_id.is_empty() {
+        if crabbox_core::LeaseId::parse(&request.lease_id).is_none() {
+            return Err(ApiError::bad_request("invalid_lease_id", "leaseID must be cbx_ followed by 12 hex digits"));
+        }
+        run.lease_id = request.lease_id.clone();
+        if let Some(record) = coordinator.store().get_lease(&request.lease_id).await? {
+            if !principal.owns(&record.lease.owner, &record.lease.org) {
+                return Err(ApiError::not_found("lease"));
+            }
+            let lease = record.lease;
+            run.slug = lease.slug;
+            run.provider = lease.provider;
+            run.target = lease.target;
+            run.class = lease.class;
+            run.server_type = lease.server_type;
+            add_lease_owner(&mut run, &lease.owner, &lease.org);
+        }
+        run.lease_ids = vec![run.lease_id.clone()];
+    }
+    let first = RunEvent {
+        run_id: run.id.clone(),
+        seq: 1,
+        kind: "run.started".into(),
+        phase: "starting".into(),
+        lease_id: run.lease_id.clone(),
+        created_at: now,
+        ..RunEvent::default()
+    };
+    Ok(coordinator.store().create_run(run, first).await?)
+}
+
+/// Loads a run the caller may read (404 otherwise).
+pub async fn readable(coordinator: &Coordinator, principal: &Principal, run_id: &str) -> ApiResult<Run> {
+    match coordinator.store().get_run(run_id).await? {
+        Some(run) if can_read(principal, &run) => Ok(run),
+        _ => Err(ApiError::not_found("run")),
+    }
+}
+
+async fn writable(coordinator: &Coordinator, principal: &Principal, run_id: &str) -> ApiResult<Run> {
+    match coordinator.store().get_run(run_id).await? {
+        Some(run) if can_write(principal, &run) => Ok(run),
+        _ => Err(ApiError::not_found("run")),
+    }
+}
+
+pub async fn append(coordinator: &Coordinator, principal: &Principal, run_id: &str, request: &AppendEventRequest) -> ApiResult<RunEvent> {
+    let run = writable(coordinator, principal, run_id).await?;
+    let mut lease_owner = None;
+    let mut lease_id = String::new();
+    if crabbox_core::LeaseId::parse(&request.lease_id).is_some() {
+        lease_id = request.lease_id.clone();
+        if lease_id != run.lease_id {
+            match coordinator.store().get_lease(&lease_id).await? {
+                Some(record) if principal.owns(&record.lease.owner, &record.lease.org) => {
+                    lease_owner = Some((record.lease.owner, record.lease.org));
+                }
+                Some(_) => return Err(ApiError::not_found("lease")),
+                None => {}
+            }
+        }
+    }
+    let stream = match request.stream.as_str() {
+        "stdout" | "stderr" => request.stream.clone(),
+        _ => String::new(),
+    };
+    let kind = if request.kind.trim().is_empty() { "event".to_string() } else { bounded(request.kind.trim(), SHORT_FIELD) };
+    let event = RunEvent {
+        kind,
+        phase: bounded(&request.phase, SHORT_FIELD),
+        stream,
+        message: bounded(&request.message, LONG_FIELD),
+        data: bounded(&request.data, LONG_FIELD),
+        lease_id,
+        slug: bounded(&request.slug, SHORT_FIELD),
+        provider: bounded(&request.provider, SHORT_FIELD),
+        target: bounded(&request.target, SHORT_FIELD),
+        windows_mode: bounded(&request.windows_mode, SHORT_FIELD),
+        class: bounded(&request.class, SHORT_FIELD),
+        server_type: bounded(&request.server_type, SHORT_FIELD),
+        exit_code: request.exit_code,
+        created_at: coordinator.now(),
+        ..RunEvent::default()
+    };
+    not_found(
+        coordinator
+            .store()
+            .append_event(run_id, event, |run, event| {
+                apply_event(run, event, lease_owner.as_ref());
+                Ok(())
+            })
+            .await,
+    )
+}
+
+/// The effects of one event on the run summary.
+fn apply_event(run: &mut Run, event: &RunEvent, lease_owner: Option<&(String, String)>) {
+    if !event.phase.is_empty() {
+        run.phase = event.phase.clone();
+    } else if let Some(phase) = derived_phase(&event.kind) {
+        run.phase = phase.to_string();
+    }
+    if !event.lease_id.is_empty() {
+        run.lease_id = event.lease_id.clone();
+        if !run.lease_ids.contains(&event.lease_id) {
+            run.lease_ids.push(event.lease_id.clone());
+        }
+    }
+    for (field, value) in [
+        (&mut run.slug, &event.slug),
+        (&mut run.provider, &event.provider),
+        (&mut run.target, &event.target),
+        (&mut run.windows_mode, &event.windows_mode),
+        (&mut run.class, &event.class),
+        (&mut run.server_type, &event.server_type),
+    ] {
+        if !value.is_empty() {
+            field.clone_from(value);
+        }
+    }
+    if let Some((owner, org)) = lease_owner {
+        add_lease_owner(run, owner, org);
+    }
+    if event.kind == "run.failed" {
+        run.state = RunState::Failed;
+        run.ended_at = Some(event.created_at);
+        if event.exit_code.is_some() {
+            run.exit_code = event.exit_code;
+        }
+    }
+}
+
+fn valid_classification(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 64
+        && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
+        && bytes.iter().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || *byte == b'_' || *byte == b'-')
+}
+
+/// Results are bounded: ≤50 files, ≤100 failures, strings ≤4 KiB.
+fn bound_results(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => {
+            let kept = truncate_utf8(text, RESULT_STRING).len();
+            text.truncate(kept);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(bound_results),
+        serde_json::Value::Object(map) => {
+            for (key, limit) in [("files", 50), ("failed", 100)] {
+                if let Some(serde_json::Value::Array(items)) = map.get_mut(key) {
+                    items.truncate(limit);
+                }
+            }
+            map.values_mut().for_each(bound_results);
+        }
+        _ => {}
+    }
+}
+
+pub async fn finish(coordinator: &Coordinator, principal: &Principal, run_id: &str, request: FinishRunRequest) -> ApiResult<Run> {
+    writable(coordinator, principal, run_id).await?;
+    if !request.blocked_stage.is_empty() && !valid_classification(&request.blocked_stage) {
+        return Err(ApiError::bad_request("invalid_blocked_stage", "blockedStage must match ^[a-z0-9][a-z0-9_-]{0,63}$"));
+    }
+    let exit_code = request.exit_code.filter(|code| code.is_finite()).map(|code| code as i64).unwrap_or(1);
+    let raw = if request.log_chunks.is_empty() { request.log } else { request.log_chunks.concat() };
+    let kept = tail_utf8(raw.as_bytes(), LOG_LIMIT);
+    let truncated = request.log_truncated || kept.len() < raw.len();
+    let state = if exit_code == 0 { RunState::Succeeded } else { RunState::Failed };
+    let now = coordinator.now();
+    let final_event = RunEvent {
+        kind: "command.finished".into(),
+        phase: state.as_str().into(),
+        exit_code: Some(exit_code),
+        created_at: now,
+        ..RunEvent::default()
+    };
+    let mut results = request.results;
+    if let Some(results) = results.as_mut() {
+        bound_results(results);
+    }
+    let log_bytes = kept.len() as i64;
+    let (run, _) = not_found(
+        coordinator
+            .store()
+            .finish_run(run_id, kept, final_event, |run| {
+                run.exit_code = Some(exit_code);
+                run.state = state;
+                run.phase = state.as_str().into();
+                run.sync_ms = request.sync_ms;
+                run.command_ms = request.command_ms;
+                run.duration_ms = Some((now.millis() - run.started_at.millis()).max(0));
+                run.log_bytes = log_bytes;
+                run.log_truncated = truncated;
+                run.blocked_stage = request.blocked_stage.clone();
+                run.retry_likely = request.retry_likely;
+                run.results = results.clone();
+                if request.telemetry.is_some() {
+                    run.telemetry = request.telemetry.clone();
+                }
+                run.ended_at = Some(now);
+                Ok(())
+            })
+            .await,
+    )?;
+    Ok(run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_cuts_stay_on_character_boundaries() {
+        assert_eq!(truncate_utf8("héllo", 2), "h");
+        assert_eq!(tail_utf8("héllo".as_bytes(), 4), b"llo");
+        assert_eq!(tail_utf8("héllo".as_bytes(), 5), "éllo".as_bytes());
+        assert_eq!(tail_utf8(b"abc", 10), b"abc");
+    }
+
+    #[test]
+    fn events_drive_the_run_summary() {
+        let mut run = Run::default();
+        let event = RunEvent { kind: "sync.started".into(), lease_id: "cbx_000000000001".into(), slug: "blue-krill".into(), ..RunEvent::default() };
+        apply_event(&mut run, &event, Some(&("o".into(), "g".into())));
+        assert_eq!(run.phase, "sync");
+        assert_eq!(run.lease_ids, vec!["cbx_000000000001".to_string()]);
+        assert_eq!(run.slug, "blue-krill");
+        assert_eq!(run.lease_owners.len(), 1);
+        apply_event(&mut run, &RunEvent { kind: "run.failed".into(), created_at: crabbox_proto::Timestamp(5), ..RunEvent::default() }, None);
+        assert_eq!((run.state, run.ended_at), (RunState::Failed, Some(crabbox_proto::Timestamp(5))));
+    }
+
+    #[test]
+    fn classification_and_results_are_bounded() {
+        assert!(valid_classification("sync-timeout_2"));
+        assert!(!valid_classification("Sync"));
+        assert!(!valid_classification(""));
+        let mut results = serde_json::json!({"files": (0..80).collect::<Vec<_>>(), "failed": [{"message": "x".repeat(9000)}]});
+        bound_results(&mut results);
+        assert_eq!(results["files"].as_array().unwrap().len(), 50);
+        assert_eq!(results["failed"][0]["message"].as_str().unwrap().len(), RESULT_STRING);
+    }
+}

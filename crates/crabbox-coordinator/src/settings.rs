@@ -1,0 +1,222 @@
+//! Coordinator settings from `CRABBOX_*` environment variables, validated once at
+//! start so a bad value stops the server instead of surprising a request.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crabbox_core::Secret;
+
+/// Lease and spend caps; zero means off.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Caps {
+    pub max_active_leases: i64,
+    pub max_active_leases_per_owner: i64,
+    pub max_active_leases_per_org: i64,
+    pub capacity_admin_owners: BTreeSet<String>,
+    pub max_active_leases_per_capacity_admin: i64,
+    pub max_monthly_usd: f64,
+    pub max_monthly_usd_per_owner: f64,
+    pub max_monthly_usd_per_org: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub admin_token: Option<Secret>,
+    pub shared_token: Option<Secret>,
+    /// Owner of requests made with the shared token.
+    pub shared_owner: String,
+    pub default_org: String,
+    /// Signs `cbxu_` user tokens.
+    pub session_secret: Option<Secret>,
+    pub github_admin_owners: BTreeSet<String>,
+    pub caps: Caps,
+    /// `provider:type` (or `provider`) → USD per hour.
+    pub cost_rates: BTreeMap<String, f64>,
+    pub run_retention_days: i64,
+    /// Providers this coordinator brokers.
+    pub providers: Vec<String>,
+    pub default_provider: String,
+    /// How long a replica's liveness mark lasts without renewal.
+    pub instance_ttl_ms: i64,
+    /// Longest wait between maintenance passes.
+    pub maintenance_backstop_ms: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            admin_token: None,
+            shared_token: None,
+            shared_owner: "unknown".into(),
+            default_org: String::new(),
+            session_secret: None,
+            github_admin_owners: BTreeSet::new(),
+            caps: Caps::default(),
+            cost_rates: BTreeMap::new(),
+            run_retention_days: 30,
+            providers: vec!["local".into()],
+            default_provider: "local".into(),
+            instance_ttl_ms: 30_000,
+            maintenance_backstop_ms: 15 * 60 * 1000,
+        }
+    }
+}
+
+impl Settings {
+    pub fn from_env(env: &BTreeMap<String, String>) -> Result<Settings, String> {
+        let text = |name: &str| {
+            env.get(name)
+                .map(|value| value.trim().to_string())
+                .filter(|value| !value.is_empty())
+        };
+        let integer = |name: &str, default: i64| -> Result<i64, String> {
+            match text(name) {
+                None => Ok(default),
+                Some(value) => value
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|number| *number >= 0)
+                    .ok_or_else(|| format!("{name} must be a non-negative integer, got {value:?}")),
+            }
+        };
+        let dollars = |name: &str| -> Result<f64, String> {
+            match text(name) {
+                None => Ok(0.0),
+                Some(value) => value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|number| number.is_finite() && *number >= 0.0)
+                    .ok_or_else(|| format!("{name} must be a non-negative number, got {value:?}")),
+            }
+        };
+        let names = |name: &str| -> BTreeSet<String> {
+            text(name)
+                .map(|value| {
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|item| !item.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+
+        let mut settings = Settings {
+            admin_token: Secret::from_setting(env.get("CRABBOX_ADMIN_TOKEN").map(String::as_str)),
+            shared_token: Secret::from_setting(
+                env.get("CRABBOX_SHARED_TOKEN").map(String::as_str),
+            ),
+            session_secret: Secret::from_setting(
+                env.get("CRABBOX_SESSION_SECRET").map(String::as_str),
+            ),
+            github_admin_owners: names("CRABBOX_GITHUB_ADMIN_OWNERS"),
+            caps: Caps {
+                max_active_leases: integer("CRABBOX_MAX_ACTIVE_LEASES", 0)?,
+                max_active_leases_per_owner: integer("CRABBOX_MAX_ACTIVE_LEASES_PER_OWNER", 0)?,
+                max_active_leases_per_org: integer("CRABBOX_MAX_ACTIVE_LEASES_PER_ORG", 0)?,
+                capacity_admin_owners: names("CRABBOX_CAPACITY_ADMIN_OWNERS"),
+                max_active_leases_per_capacity_admin: integer(
+                    "CRABBOX_MAX_ACTIVE_LEASES_PER_CAPACITY_ADMIN",
+                    0,
+                )?,
+                max_monthly_usd: dollars("CRABBOX_MAX_MONTHLY_USD")?,
+                max_monthly_usd_per_owner: dollars("CRABBOX_MAX_MONTHLY_USD_PER_OWNER")?,
+                max_monthly_usd_per_org: dollars("CRABBOX_MAX_MONTHLY_USD_PER_ORG")?,
+            },
+            run_retention_days: integer("CRABBOX_RUN_RETENTION_DAYS", 30)?.clamp(1, 3650),
+            ..Settings::default()
+        };
+        if let Some(owner) = text("CRABBOX_SHARED_OWNER") {
+            settings.shared_owner = owner;
+        }
+        if let Some(org) = text("CRABBOX_DEFAULT_ORG") {
+            settings.default_org = org;
+        }
+        if let Some(rates) = text("CRABBOX_COST_RATES_JSON") {
+            settings.cost_rates = parse_rates(&rates)?;
+        }
+        let providers = names("CRABBOX_PROVIDERS");
+        if !providers.is_empty() {
+            settings.providers = providers.into_iter().collect();
+            settings.default_provider = settings.providers[0].clone();
+        }
+        if let Some(default) = text("CRABBOX_DEFAULT_PROVIDER") {
+            settings.default_provider = default;
+        }
+        if let (Some(secret), Some(shared)) = (&settings.session_secret, &settings.shared_token) {
+            if secret.matches(shared.expose()) {
+                return Err("CRABBOX_SESSION_SECRET must differ from CRABBOX_SHARED_TOKEN".into());
+            }
+        }
+        Ok(settings)
+    }
+
+    /// Whether any way to authenticate is configured.
+    pub fn has_credentials(&self) -> bool {
+        self.admin_token.is_some() || self.shared_token.is_some() || self.session_secret.is_some()
+    }
+}
+
+/// `{"provider:type": usdPerHour, …}`; values must be non-negative numbers.
+fn parse_rates(text: &str) -> Result<BTreeMap<String, f64>, String> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|error| format!("CRABBOX_COST_RATES_JSON is not valid JSON: {error}"))?;
+    let object = value
+        .as_object()
+        .ok_or("CRABBOX_COST_RATES_JSON must be an object of \"provider:type\": rate")?;
+    object
+        .iter()
+        .map(|(key, rate)| match rate.as_f64() {
+            Some(rate) if rate.is_finite() && rate >= 0.0 => Ok((key.to_lowercase(), rate)),
+            _ => Err(format!(
+                "CRABBOX_COST_RATES_JSON: rate for {key:?} must be a non-negative number"
+            )),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn reads_caps_rates_and_tokens() {
+        let settings = Settings::from_env(&env(&[
+            ("CRABBOX_SHARED_TOKEN", "shared"),
+            ("CRABBOX_MAX_ACTIVE_LEASES_PER_OWNER", "3"),
+            ("CRABBOX_MAX_MONTHLY_USD", "12.5"),
+            ("CRABBOX_COST_RATES_JSON", r#"{"Local:local": 0.25}"#),
+            ("CRABBOX_RUN_RETENTION_DAYS", "0"),
+        ]))
+        .unwrap();
+        assert!(settings.shared_token.unwrap().matches("shared"));
+        assert_eq!(settings.caps.max_active_leases_per_owner, 3);
+        assert_eq!(settings.caps.max_monthly_usd, 12.5);
+        assert_eq!(settings.cost_rates["local:local"], 0.25);
+        assert_eq!(settings.run_retention_days, 1);
+    }
+
+    #[test]
+    fn refuses_bad_values() {
+        for pairs in [
+            [("CRABBOX_MAX_ACTIVE_LEASES", "-1")],
+            [("CRABBOX_MAX_MONTHLY_USD", "lots")],
+            [("CRABBOX_COST_RATES_JSON", "[1]")],
+            [("CRABBOX_COST_RATES_JSON", r#"{"a": "b"}"#)],
+        ] {
+            assert!(Settings::from_env(&env(&pairs)).is_err(), "{pairs:?}");
+        }
+        let same = env(&[
+            ("CRABBOX_SHARED_TOKEN", "x"),
+            ("CRABBOX_SESSION_SECRET", "x"),
+        ]);
+        assert!(Settings::from_env(&same).is_err());
+    }
+}

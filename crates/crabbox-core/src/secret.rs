@@ -1,0 +1,69 @@
+//! A string that must never reach logs, argv, claims or error text.
+
+use std::fmt;
+
+/// Tokens and keys: `Debug` and `Display` print `[redacted]`; the value is only
+/// reachable through [`Secret::expose`].
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// Non-empty after trimming, else `None` (an empty token means "not set").
+    pub fn from_setting(value: Option<&str>) -> Option<Secret> {
+        value
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+            .map(Secret::new)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Compares in time independent of where the first difference is.
+    pub fn matches(&self, candidate: &str) -> bool {
+        constant_time_eq(self.0.as_bytes(), candidate.as_bytes())
+    }
+}
+
+/// Equality whose running time depends only on the lengths.
+pub fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
+    if left.len() != right.len() {
+        return false;
+    }
+    left.iter()
+        .zip(right)
+        .fold(0u8, |difference, (a, b)| difference | (a ^ b))
+        == 0
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("[redacted]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_prints_the_value() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(format!("{secret} {secret:?}"), "[redacted] [redacted]");
+        assert!(secret.matches("hunter2"));
+        assert!(!secret.matches("hunter3"));
+        assert!(!secret.matches("hunter"));
+        assert_eq!(Secret::from_setting(Some("  ")), None);
+    }
+}
