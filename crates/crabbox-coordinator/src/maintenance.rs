@@ -18,7 +18,28 @@ const BATCH: i64 = 16;
 /// A create running longer than this is considered stuck.
 const STUCK_CREATE_SECS: i64 = 10 * 60;
 const PASS_LOCK: &str = "maintenance";
-const PASS_LOCK_TTL_MS: i64 = 5 * 60 * 1000;
+
+/// The pass lock lapses as fast as a dead replica's liveness mark, so a replica
+/// killed mid-pass blocks maintenance only briefly; a live pass renews it.
+fn pass_lock_ttl(coordinator: &Coordinator) -> i64 {
+    coordinator.settings().instance_ttl_ms.max(1_000) * 2
+}
+
+/// Takes or renews the pass lock for `holder` (one holder per pass, so two
+/// passes of the same replica exclude each other too).
+async fn renew_pass_lock(coordinator: &Coordinator, holder: &str) -> bool {
+    coordinator
+        .store()
+        .try_lock(PASS_LOCK, holder, coordinator.now(), pass_lock_ttl(coordinator))
+        .await
+        .unwrap_or(false)
+}
+
+fn pass_holder(coordinator: &Coordinator) -> String {
+    let mut nonce = [0u8; 4];
+    getrandom::fill(&mut nonce).expect("the system random source");
+    format!("{}:{:08x}", coordinator.instance(), u32::from_be_bytes(nonce))
+}
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PassReport {
@@ -73,7 +94,7 @@ fn plan(record: &mut LeaseRecord, now: Timestamp, orphaned: bool) -> (bool, Opti
         lease.ended_at = Some(now);
         lease.failure_error = "the create did not finish (its coordinator stopped or hung); any machine it made is deleted".into();
         cleanup::owe_delete(record, now);
-    } else if lease.state.is_live() && lease.expires_at <= now {
+    } else if lease.state.is_live() && lease.expires_at <= now && !record.private.cleanup_pending {
         expired = true;
         if lease.state == LeaseState::Provisioning && record.private.provisioning_started_at.is_none() {
             // Reserved but never sent to a provider: nothing to delete.
@@ -129,7 +150,8 @@ pub async fn pass(coordinator: &Coordinator) -> PassReport {
     let mut report = PassReport::default();
     let store = coordinator.store();
     let now = coordinator.now();
-    if !store.try_lock(PASS_LOCK, coordinator.instance(), now, PASS_LOCK_TTL_MS).await.unwrap_or(false) {
+    let holder = pass_holder(coordinator);
+    if !renew_pass_lock(coordinator, &holder).await {
         report.skipped = true;
         return report;
     }
@@ -148,6 +170,10 @@ pub async fn pass(coordinator: &Coordinator) -> PassReport {
         let before = report.clone();
         for record in due {
             handle(coordinator, &record.lease.id, false, &mut report).await;
+        }
+        if !renew_pass_lock(coordinator, &holder).await {
+            // Our lock lapsed and another replica took over.
+            return report;
         }
         // Stop when the batch was partial or made no progress (claims held elsewhere).
         if !full || report == before {
@@ -170,7 +196,7 @@ pub async fn pass(coordinator: &Coordinator) -> PassReport {
             }
         }
     }
-    let _ = store.unlock(PASS_LOCK, coordinator.instance()).await;
+    let _ = store.unlock(PASS_LOCK, &holder).await;
     report
 }
 

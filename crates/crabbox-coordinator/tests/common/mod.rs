@@ -17,10 +17,10 @@ pub const ADMIN: &str = "admin-token-for-tests";
 pub const SHARED: &str = "shared-token-for-tests";
 pub const SESSION: &str = "session-secret-for-tests";
 
-/// A signed user token for `owner` in `org`, valid for an hour.
+/// A signed user token for `owner` in `org`, valid for 100 days.
 pub fn user_token(owner: &str, org: &str) -> String {
     let now = crabbox_core::now_unix();
-    crabbox_coordinator::user_token::mint(&Secret::new(SESSION), owner, org, owner, now, 3600)
+    crabbox_coordinator::user_token::mint(&Secret::new(SESSION), owner, org, owner, now, 100 * 86_400)
 }
 
 pub fn settings() -> Settings {
