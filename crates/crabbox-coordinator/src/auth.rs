@@ -65,9 +65,17 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// Admin token (honours `X-Crabbox-Owner`/`X-Crabbox-Org`), then the shared token
 /// (ignores them), then a signed user token.
-pub fn authenticate(settings: &Settings, headers: &HeaderMap, now: Timestamp) -> Result<Principal, ApiError> {
+pub fn authenticate(
+    settings: &Settings,
+    headers: &HeaderMap,
+    now: Timestamp,
+) -> Result<Principal, ApiError> {
     let token = bearer(headers).ok_or_else(ApiError::unauthorized)?;
-    if settings.admin_token.as_ref().is_some_and(|admin| admin.matches(token)) {
+    if settings
+        .admin_token
+        .as_ref()
+        .is_some_and(|admin| admin.matches(token))
+    {
         return Ok(Principal {
             owner: identity_header(headers, "x-crabbox-owner").unwrap_or_else(|| "unknown".into()),
             org: identity_header(headers, "x-crabbox-org")
@@ -77,7 +85,11 @@ pub fn authenticate(settings: &Settings, headers: &HeaderMap, now: Timestamp) ->
             token_expires_at: None,
         });
     }
-    if settings.shared_token.as_ref().is_some_and(|shared| shared.matches(token)) {
+    if settings
+        .shared_token
+        .as_ref()
+        .is_some_and(|shared| shared.matches(token))
+    {
         return Ok(Principal {
             owner: settings.shared_owner.clone(),
             org: settings.default_org.clone(),
@@ -107,7 +119,10 @@ pub fn authenticate(settings: &Settings, headers: &HeaderMap, now: Timestamp) ->
 impl FromRequestParts<Coordinator> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Coordinator) -> Result<Principal, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Coordinator,
+    ) -> Result<Principal, ApiError> {
         authenticate(state.settings(), &parts.headers, state.now())
     }
 }
@@ -142,30 +157,56 @@ mod tests {
         let mut admin_headers = headers(&identity);
         admin_headers.insert("authorization", "Bearer admin-token".parse().unwrap());
         let admin = authenticate(&settings(), &admin_headers, Timestamp(0)).unwrap();
-        assert_eq!((admin.owner.as_str(), admin.org.as_str(), admin.admin), ("alice", "blue", true));
+        assert_eq!(
+            (admin.owner.as_str(), admin.org.as_str(), admin.admin),
+            ("alice", "blue", true)
+        );
 
         let mut shared_headers = headers(&identity);
         shared_headers.insert("authorization", "Bearer shared-token".parse().unwrap());
         let shared = authenticate(&settings(), &shared_headers, Timestamp(0)).unwrap();
-        assert_eq!((shared.owner.as_str(), shared.org.as_str(), shared.admin), ("team", "acme", false));
+        assert_eq!(
+            (shared.owner.as_str(), shared.org.as_str(), shared.admin),
+            ("team", "acme", false)
+        );
     }
 
     #[test]
     fn user_tokens_carry_their_identity() {
         let settings = settings();
-        let token = user_token::mint(settings.session_secret.as_ref().unwrap(), "github:7", "", "octo", 100, 60);
+        let token = user_token::mint(
+            settings.session_secret.as_ref().unwrap(),
+            "github:7",
+            "",
+            "octo",
+            100,
+            60,
+        );
         let request = headers(&[("authorization", &format!("Bearer {token}"))]);
         let principal = authenticate(&settings, &request, Timestamp(120_000)).unwrap();
         assert_eq!(principal.owner, "github:7");
         assert_eq!(principal.org, "acme");
         assert_eq!(principal.auth, AuthKind::Github);
-        assert!(authenticate(&settings, &request, Timestamp(200_000)).is_err(), "expired");
+        assert!(
+            authenticate(&settings, &request, Timestamp(200_000)).is_err(),
+            "expired"
+        );
     }
 
     #[test]
     fn missing_or_wrong_tokens_are_unauthorized() {
-        for value in ["", "Bearer", "Bearer nope", "Basic admin-token", "Bearer admin-token2"] {
-            let request = if value.is_empty() { HeaderMap::new() } else { headers(&[("authorization", value)]) };
+        for value in [
+            "",
+            "Bearer",
+            "Bearer nope",
+            "Basic admin-token",
+            "Bearer admin-token2",
+        ] {
+            let request = if value.is_empty() {
+                HeaderMap::new()
+            } else {
+                headers(&[("authorization", value)])
+            };
             let error = authenticate(&settings(), &request, Timestamp(0)).unwrap_err();
             assert_eq!(error.code, "unauthorized", "{value:?}");
         }

@@ -16,7 +16,9 @@ pub const FINISH_LIMIT: usize = 64 << 20;
 /// A JSON body of at most `LIMIT` bytes.
 pub struct JsonBody<T, const LIMIT: usize = DEFAULT_LIMIT>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned + Default, const LIMIT: usize> FromRequest<S> for JsonBody<T, LIMIT> {
+impl<S: Send + Sync, T: DeserializeOwned + Default, const LIMIT: usize> FromRequest<S>
+    for JsonBody<T, LIMIT>
+{
     type Rejection = ApiError;
 
     async fn from_request(request: Request<Body>, _state: &S) -> Result<Self, ApiError> {
@@ -39,7 +41,10 @@ pub fn parse<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError>
         return Ok(T::default());
     }
     serde_json::from_slice(bytes).map_err(|error| {
-        ApiError::bad_request("invalid_json", format!("request body is not valid JSON for this endpoint: {error}"))
+        ApiError::bad_request(
+            "invalid_json",
+            format!("request body is not valid JSON for this endpoint: {error}"),
+        )
     })
 }
 
@@ -51,10 +56,16 @@ mod tests {
     #[test]
     fn malformed_json_is_a_bad_request() {
         let error = parse::<HeartbeatRequest>(b"{not json").unwrap_err();
-        assert_eq!((error.status, error.code), (StatusCode::BAD_REQUEST, "invalid_json"));
+        assert_eq!(
+            (error.status, error.code),
+            (StatusCode::BAD_REQUEST, "invalid_json")
+        );
         let error = parse::<HeartbeatRequest>(br#"{"idleTimeoutSeconds":"soon"}"#).unwrap_err();
         assert_eq!(error.code, "invalid_json");
-        assert_eq!(parse::<HeartbeatRequest>(b" \n").unwrap(), HeartbeatRequest::default());
+        assert_eq!(
+            parse::<HeartbeatRequest>(b" \n").unwrap(),
+            HeartbeatRequest::default()
+        );
         let unknown: HeartbeatRequest = parse(br#"{"future":1,"idleTimeoutSeconds":60}"#).unwrap();
         assert_eq!(unknown.idle_timeout_seconds, Some(60));
     }

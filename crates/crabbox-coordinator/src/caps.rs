@@ -67,7 +67,13 @@ fn limit_exceeded(what: &str, used: String, cap: String) -> ApiError {
 
 /// Checks the candidate against every cap in the reference order: lease counts
 /// (global, owner, org), then monthly budgets (global, owner, org).
-pub fn admit(caps: &Caps, admission: &Admission, owner: &str, org: &str, candidate_usd: f64) -> Result<(), ApiError> {
+pub fn admit(
+    caps: &Caps,
+    admission: &Admission,
+    owner: &str,
+    org: &str,
+    candidate_usd: f64,
+) -> Result<(), ApiError> {
     let per_owner = if caps.capacity_admin_owners.contains(owner) {
         caps.max_active_leases_per_owner
             .max(caps.max_active_leases_per_capacity_admin)
@@ -75,26 +81,50 @@ pub fn admit(caps: &Caps, admission: &Admission, owner: &str, org: &str, candida
         caps.max_active_leases_per_owner
     };
     let counts = [
-        ("active lease", admission.active_total, caps.max_active_leases),
+        (
+            "active lease",
+            admission.active_total,
+            caps.max_active_leases,
+        ),
         ("owner active lease", admission.active_owner, per_owner),
         (
             "org active lease",
             admission.active_org,
-            if org.is_empty() { 0 } else { caps.max_active_leases_per_org },
+            if org.is_empty() {
+                0
+            } else {
+                caps.max_active_leases_per_org
+            },
         ),
     ];
     for (what, active, cap) in counts {
         if cap > 0 && active + 1 > cap {
-            return Err(limit_exceeded(what, (active + 1).to_string(), cap.to_string()));
+            return Err(limit_exceeded(
+                what,
+                (active + 1).to_string(),
+                cap.to_string(),
+            ));
         }
     }
     let budgets = [
-        ("monthly spend", admission.reserved_usd_total, caps.max_monthly_usd),
-        ("owner monthly spend", admission.reserved_usd_owner, caps.max_monthly_usd_per_owner),
+        (
+            "monthly spend",
+            admission.reserved_usd_total,
+            caps.max_monthly_usd,
+        ),
+        (
+            "owner monthly spend",
+            admission.reserved_usd_owner,
+            caps.max_monthly_usd_per_owner,
+        ),
         (
             "org monthly spend",
             admission.reserved_usd_org,
-            if org.is_empty() { 0.0 } else { caps.max_monthly_usd_per_org },
+            if org.is_empty() {
+                0.0
+            } else {
+                caps.max_monthly_usd_per_org
+            },
         ),
     ];
     for (what, reserved, cap) in budgets {
@@ -129,7 +159,10 @@ mod tests {
     #[test]
     fn month_start_is_the_first_utc_midnight() {
         let now = Timestamp(parse_rfc3339("2026-11-23T15:04:05Z").unwrap() * 1000);
-        assert_eq!(month_start(now), Timestamp(parse_rfc3339("2026-11-01T00:00:00Z").unwrap() * 1000));
+        assert_eq!(
+            month_start(now),
+            Timestamp(parse_rfc3339("2026-11-01T00:00:00Z").unwrap() * 1000)
+        );
     }
 
     #[test]
@@ -140,14 +173,21 @@ mod tests {
             max_monthly_usd: 10.0,
             ..Caps::default()
         };
-        let mut admission = Admission { active_total: 1, active_owner: 1, ..Admission::default() };
+        let mut admission = Admission {
+            active_total: 1,
+            active_owner: 1,
+            ..Admission::default()
+        };
         let error = admit(&caps, &admission, "me", "", 0.0).unwrap_err();
         assert_eq!(error.status, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(error.message, "owner active lease limit exceeded: 2/1");
         admission.active_total = 2;
         let error = admit(&caps, &admission, "me", "", 0.0).unwrap_err();
         assert_eq!(error.message, "active lease limit exceeded: 3/2");
-        let admission = Admission { reserved_usd_total: 9.5, ..Admission::default() };
+        let admission = Admission {
+            reserved_usd_total: 9.5,
+            ..Admission::default()
+        };
         let error = admit(&caps, &admission, "me", "", 1.0).unwrap_err();
         assert_eq!(error.code, "cost_limit_exceeded");
         assert!(admit(&caps, &admission, "me", "", 0.5).is_ok());

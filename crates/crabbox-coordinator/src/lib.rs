@@ -47,7 +47,10 @@ pub struct ServeOptions {
 
 /// The SQLite database used when no URL is given.
 pub fn default_database_url(state_dir: &std::path::Path) -> String {
-    format!("sqlite://{}?mode=rwc", state_dir.join("coordinator.sqlite").display())
+    format!(
+        "sqlite://{}?mode=rwc",
+        state_dir.join("coordinator.sqlite").display()
+    )
 }
 
 /// Binds, prints `crabbox coordinator listening on http://ADDR` to stderr, and
@@ -56,8 +59,13 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
     let settings = Settings::from_env(&options.env)?;
     crabbox_core::ensure_private_dir(&options.state_dir)
         .map_err(|error| format!("cannot create {}: {error}", options.state_dir.display()))?;
-    let url = options.database_url.clone().unwrap_or_else(|| default_database_url(&options.state_dir));
-    let store = Store::open(&url).await.map_err(|error| format!("cannot open the database: {error}"))?;
+    let url = options
+        .database_url
+        .clone()
+        .unwrap_or_else(|| default_database_url(&options.state_dir));
+    let store = Store::open(&url)
+        .await
+        .map_err(|error| format!("cannot open the database: {error}"))?;
     let mut paths = Paths::from_env();
     paths.state_dir = options.state_dir.clone();
     let providers = Providers::build(&settings.providers, &ProviderSettings::new(paths))?;
@@ -82,7 +90,10 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut terminate), Ok(mut interrupt)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut terminate), Ok(mut interrupt)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         return std::future::pending().await;
     };
     tokio::select! {

@@ -30,7 +30,12 @@ fn pass_lock_ttl(coordinator: &Coordinator) -> i64 {
 async fn renew_pass_lock(coordinator: &Coordinator, holder: &str) -> bool {
     coordinator
         .store()
-        .try_lock(PASS_LOCK, holder, coordinator.now(), pass_lock_ttl(coordinator))
+        .try_lock(
+            PASS_LOCK,
+            holder,
+            coordinator.now(),
+            pass_lock_ttl(coordinator),
+        )
         .await
         .unwrap_or(false)
 }
@@ -38,7 +43,11 @@ async fn renew_pass_lock(coordinator: &Coordinator, holder: &str) -> bool {
 fn pass_holder(coordinator: &Coordinator) -> String {
     let mut nonce = [0u8; 4];
     getrandom::fill(&mut nonce).expect("the system random source");
-    format!("{}:{:08x}", coordinator.instance(), u32::from_be_bytes(nonce))
+    format!(
+        "{}:{:08x}",
+        coordinator.instance(),
+        u32::from_be_bytes(nonce)
+    )
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -62,9 +71,16 @@ async fn replica_gone(coordinator: &Coordinator, instance: &str, now: Timestamp)
         return false;
     }
     let name = instance_lock(instance);
-    match coordinator.store().try_lock(&name, coordinator.instance(), now, 1).await {
+    match coordinator
+        .store()
+        .try_lock(&name, coordinator.instance(), now, 1)
+        .await
+    {
         Ok(true) => {
-            let _ = coordinator.store().unlock(&name, coordinator.instance()).await;
+            let _ = coordinator
+                .store()
+                .unlock(&name, coordinator.instance())
+                .await;
             true
         }
         _ => false,
@@ -96,7 +112,9 @@ fn plan(record: &mut LeaseRecord, now: Timestamp, orphaned: bool) -> (bool, Opti
         cleanup::owe_delete(record, now);
     } else if lease.state.is_live() && lease.expires_at <= now && !record.private.cleanup_pending {
         expired = true;
-        if lease.state == LeaseState::Provisioning && record.private.provisioning_started_at.is_none() {
+        if lease.state == LeaseState::Provisioning
+            && record.private.provisioning_started_at.is_none()
+        {
             // Reserved but never sent to a provider: nothing to delete.
             lease.state = LeaseState::Failed;
             lease.ended_at = Some(now);
@@ -112,7 +130,9 @@ async fn handle(coordinator: &Coordinator, id: &str, orphaned: bool, report: &mu
     let now = coordinator.now();
     let planned = coordinator
         .store()
-        .update_lease(id, |record| Ok::<_, ()>((plan(record, now, orphaned), record.lease.provider.clone())))
+        .update_lease(id, |record| {
+            Ok::<_, ()>((plan(record, now, orphaned), record.lease.provider.clone()))
+        })
         .await;
     let Ok(((expired, claim), provider)) = planned else {
         return;
@@ -124,7 +144,10 @@ async fn handle(coordinator: &Coordinator, id: &str, orphaned: bool, report: &mu
             Ok(()) => report.deleted += 1,
             Err(error) => {
                 report.delete_failures += 1;
-                eprintln!("coordinator: deleting the machine of {id} failed: {error} (retry in {} s)", cleanup::RETRY_SECS);
+                eprintln!(
+                    "coordinator: deleting the machine of {id} failed: {error} (retry in {} s)",
+                    cleanup::RETRY_SECS
+                );
             }
         }
     }
@@ -132,7 +155,11 @@ async fn handle(coordinator: &Coordinator, id: &str, orphaned: bool, report: &mu
 
 /// Creates stamped by a replica that is gone.
 async fn orphaned_creates(coordinator: &Coordinator, now: Timestamp) -> Vec<LeaseRecord> {
-    let filter = LeaseFilter { state: Some(LeaseState::Provisioning), limit: 500, ..LeaseFilter::default() };
+    let filter = LeaseFilter {
+        state: Some(LeaseState::Provisioning),
+        limit: 500,
+        ..LeaseFilter::default()
+    };
     let Ok(provisioning) = coordinator.store().list_leases(&filter).await else {
         return Vec::new();
     };
@@ -210,17 +237,30 @@ pub async fn run_loop(coordinator: Coordinator, mut shutdown: watch::Receiver<bo
         let now = coordinator.now();
         let _ = coordinator
             .store()
-            .try_lock(&instance_lock(coordinator.instance()), coordinator.instance(), now, settings.instance_ttl_ms)
+            .try_lock(
+                &instance_lock(coordinator.instance()),
+                coordinator.instance(),
+                now,
+                settings.instance_ttl_ms,
+            )
             .await;
         let next = coordinator.store().next_deadline().await.ok().flatten();
-        let backstop_due = last_pass.millis().saturating_add(settings.maintenance_backstop_ms) <= now.millis();
+        let backstop_due = last_pass
+            .millis()
+            .saturating_add(settings.maintenance_backstop_ms)
+            <= now.millis();
         if next.is_some_and(|next| next <= now) || backstop_due {
             pass(&coordinator).await;
             last_pass = coordinator.now();
         }
         let now = coordinator.now();
-        let until_deadline = next.map(|next| (next.millis() - now.millis()).max(1_000)).unwrap_or(i64::MAX);
-        let wait = until_deadline.min(heartbeat_ms).min(settings.maintenance_backstop_ms).max(50);
+        let until_deadline = next
+            .map(|next| (next.millis() - now.millis()).max(1_000))
+            .unwrap_or(i64::MAX);
+        let wait = until_deadline
+            .min(heartbeat_ms)
+            .min(settings.maintenance_backstop_ms)
+            .max(50);
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
             _ = coordinator.wake_signal().notified() => {
@@ -232,7 +272,13 @@ pub async fn run_loop(coordinator: Coordinator, mut shutdown: watch::Receiver<bo
             _ = shutdown.changed() => {}
         }
         if *shutdown.borrow() {
-            let _ = coordinator.store().unlock(&instance_lock(coordinator.instance()), coordinator.instance()).await;
+            let _ = coordinator
+                .store()
+                .unlock(
+                    &instance_lock(coordinator.instance()),
+                    coordinator.instance(),
+                )
+                .await;
             return;
         }
     }

@@ -2,7 +2,9 @@
 //! retained log, and who may read or write a run.
 
 use crabbox_core::RunId;
-use crabbox_proto::wire::{AppendEventRequest, CreateRunRequest, FinishRunRequest, LeaseOwner, Run, RunEvent, RunState};
+use crabbox_proto::wire::{
+    AppendEventRequest, CreateRunRequest, FinishRunRequest, LeaseOwner, Run, RunEvent, RunState,
+};
 use crabbox_store::Update;
 
 use crate::auth::Principal;
@@ -44,7 +46,10 @@ pub fn tail_utf8(bytes: &[u8], limit: usize) -> &[u8] {
 
 pub fn can_read(principal: &Principal, run: &Run) -> bool {
     principal.owns(&run.owner, &run.org)
-        || run.lease_owners.iter().any(|owner| owner.owner == principal.owner && owner.org == principal.org)
+        || run
+            .lease_owners
+            .iter()
+            .any(|owner| owner.owner == principal.owner && owner.org == principal.org)
 }
 
 pub fn can_write(principal: &Principal, run: &Run) -> bool {
@@ -66,8 +71,15 @@ fn derived_phase(kind: &str) -> Option<&'static str> {
 }
 
 fn add_lease_owner(run: &mut Run, owner: &str, org: &str) {
-    if !run.lease_owners.iter().any(|known| known.owner == owner && known.org == org) {
-        run.lease_owners.push(LeaseOwner { owner: owner.into(), org: org.into() });
+    if !run
+        .lease_owners
+        .iter()
+        .any(|known| known.owner == owner && known.org == org)
+    {
+        run.lease_owners.push(LeaseOwner {
+            owner: owner.into(),
+            org: org.into(),
+        });
     }
 }
 
@@ -84,7 +96,11 @@ fn not_found<T>(result: Result<T, Update<ApiError>>) -> ApiResult<T> {
     }
 }
 
-pub async fn create(coordinator: &Coordinator, principal: &Principal, request: &CreateRunRequest) -> ApiResult<Run> {
+pub async fn create(
+    coordinator: &Coordinator,
+    principal: &Principal,
+    request: &CreateRunRequest,
+) -> ApiResult<Run> {
     let now = coordinator.now();
     let mut run = Run {
         id: RunId::generate().as_str().to_string(),
@@ -95,8 +111,20 @@ pub async fn create(coordinator: &Coordinator, principal: &Principal, request: &
         windows_mode: bounded(&request.windows_mode, SHORT_FIELD),
         class: bounded(&request.class, SHORT_FIELD),
         server_type: bounded(&request.server_type, SHORT_FIELD),
-        command: request.command.iter().take(COMMAND_ARGS).map(|arg| bounded(arg, LONG_FIELD)).collect(),
-        label: bounded(&request.label.split_whitespace().collect::<Vec<_>>().join(" "), LABEL_LIMIT),
+        command: request
+            .command
+            .iter()
+            .take(COMMAND_ARGS)
+            .map(|arg| bounded(arg, LONG_FIELD))
+            .collect(),
+        label: bounded(
+            &request
+                .label
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            LABEL_LIMIT,
+        ),
         state: RunState::Running,
         phase: "starting".into(),
         started_at: now,
@@ -104,7 +132,10 @@ pub async fn create(coordinator: &Coordinator, principal: &Principal, request: &
     };
     if !request.lease_id.is_empty() {
         if crabbox_core::LeaseId::parse(&request.lease_id).is_none() {
-            return Err(ApiError::bad_request("invalid_lease_id", "leaseID must be cbx_ followed by 12 hex digits"));
+            return Err(ApiError::bad_request(
+                "invalid_lease_id",
+                "leaseID must be cbx_ followed by 12 hex digits",
+            ));
         }
         run.lease_id = request.lease_id.clone();
         if let Some(record) = coordinator.store().get_lease(&request.lease_id).await? {
@@ -134,21 +165,34 @@ pub async fn create(coordinator: &Coordinator, principal: &Principal, request: &
 }
 
 /// Loads a run the caller may read (404 otherwise).
-pub async fn readable(coordinator: &Coordinator, principal: &Principal, run_id: &str) -> ApiResult<Run> {
+pub async fn readable(
+    coordinator: &Coordinator,
+    principal: &Principal,
+    run_id: &str,
+) -> ApiResult<Run> {
     match coordinator.store().get_run(run_id).await? {
         Some(run) if can_read(principal, &run) => Ok(run),
         _ => Err(ApiError::not_found("run")),
     }
 }
 
-async fn writable(coordinator: &Coordinator, principal: &Principal, run_id: &str) -> ApiResult<Run> {
+async fn writable(
+    coordinator: &Coordinator,
+    principal: &Principal,
+    run_id: &str,
+) -> ApiResult<Run> {
     match coordinator.store().get_run(run_id).await? {
         Some(run) if can_write(principal, &run) => Ok(run),
         _ => Err(ApiError::not_found("run")),
     }
 }
 
-pub async fn append(coordinator: &Coordinator, principal: &Principal, run_id: &str, request: &AppendEventRequest) -> ApiResult<RunEvent> {
+pub async fn append(
+    coordinator: &Coordinator,
+    principal: &Principal,
+    run_id: &str,
+    request: &AppendEventRequest,
+) -> ApiResult<RunEvent> {
     let run = writable(coordinator, principal, run_id).await?;
     let mut lease_owner = None;
     let mut lease_id = String::new();
@@ -168,7 +212,11 @@ pub async fn append(coordinator: &Coordinator, principal: &Principal, run_id: &s
         "stdout" | "stderr" => request.stream.clone(),
         _ => String::new(),
     };
-    let kind = if request.kind.trim().is_empty() { "event".to_string() } else { bounded(request.kind.trim(), SHORT_FIELD) };
+    let kind = if request.kind.trim().is_empty() {
+        "event".to_string()
+    } else {
+        bounded(request.kind.trim(), SHORT_FIELD)
+    };
     let event = RunEvent {
         kind,
         phase: bounded(&request.phase, SHORT_FIELD),
@@ -239,7 +287,9 @@ fn valid_classification(value: &str) -> bool {
     !bytes.is_empty()
         && bytes.len() <= 64
         && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
-        && bytes.iter().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || *byte == b'_' || *byte == b'-')
+        && bytes.iter().all(|byte| {
+            byte.is_ascii_lowercase() || byte.is_ascii_digit() || *byte == b'_' || *byte == b'-'
+        })
 }
 
 /// Results are bounded: ≤50 files, ≤100 failures, strings ≤4 KiB.
@@ -262,16 +312,36 @@ fn bound_results(value: &mut serde_json::Value) {
     }
 }
 
-pub async fn finish(coordinator: &Coordinator, principal: &Principal, run_id: &str, request: FinishRunRequest) -> ApiResult<Run> {
+pub async fn finish(
+    coordinator: &Coordinator,
+    principal: &Principal,
+    run_id: &str,
+    request: FinishRunRequest,
+) -> ApiResult<Run> {
     writable(coordinator, principal, run_id).await?;
     if !request.blocked_stage.is_empty() && !valid_classification(&request.blocked_stage) {
-        return Err(ApiError::bad_request("invalid_blocked_stage", "blockedStage must match ^[a-z0-9][a-z0-9_-]{0,63}$"));
+        return Err(ApiError::bad_request(
+            "invalid_blocked_stage",
+            "blockedStage must match ^[a-z0-9][a-z0-9_-]{0,63}$",
+        ));
     }
-    let exit_code = request.exit_code.filter(|code| code.is_finite()).map(|code| code as i64).unwrap_or(1);
-    let raw = if request.log_chunks.is_empty() { request.log } else { request.log_chunks.concat() };
+    let exit_code = request
+        .exit_code
+        .filter(|code| code.is_finite())
+        .map(|code| code as i64)
+        .unwrap_or(1);
+    let raw = if request.log_chunks.is_empty() {
+        request.log
+    } else {
+        request.log_chunks.concat()
+    };
     let kept = tail_utf8(raw.as_bytes(), LOG_LIMIT);
     let truncated = request.log_truncated || kept.len() < raw.len();
-    let state = if exit_code == 0 { RunState::Succeeded } else { RunState::Failed };
+    let state = if exit_code == 0 {
+        RunState::Succeeded
+    } else {
+        RunState::Failed
+    };
     let now = coordinator.now();
     let final_event = RunEvent {
         kind: "command.finished".into(),
@@ -326,14 +396,30 @@ mod tests {
     #[test]
     fn events_drive_the_run_summary() {
         let mut run = Run::default();
-        let event = RunEvent { kind: "sync.started".into(), lease_id: "cbx_000000000001".into(), slug: "blue-krill".into(), ..RunEvent::default() };
+        let event = RunEvent {
+            kind: "sync.started".into(),
+            lease_id: "cbx_000000000001".into(),
+            slug: "blue-krill".into(),
+            ..RunEvent::default()
+        };
         apply_event(&mut run, &event, Some(&("o".into(), "g".into())));
         assert_eq!(run.phase, "sync");
         assert_eq!(run.lease_ids, vec!["cbx_000000000001".to_string()]);
         assert_eq!(run.slug, "blue-krill");
         assert_eq!(run.lease_owners.len(), 1);
-        apply_event(&mut run, &RunEvent { kind: "run.failed".into(), created_at: crabbox_proto::Timestamp(5), ..RunEvent::default() }, None);
-        assert_eq!((run.state, run.ended_at), (RunState::Failed, Some(crabbox_proto::Timestamp(5))));
+        apply_event(
+            &mut run,
+            &RunEvent {
+                kind: "run.failed".into(),
+                created_at: crabbox_proto::Timestamp(5),
+                ..RunEvent::default()
+            },
+            None,
+        );
+        assert_eq!(
+            (run.state, run.ended_at),
+            (RunState::Failed, Some(crabbox_proto::Timestamp(5)))
+        );
     }
 
     #[test]
@@ -344,6 +430,9 @@ mod tests {
         let mut results = serde_json::json!({"files": (0..80).collect::<Vec<_>>(), "failed": [{"message": "x".repeat(9000)}]});
         bound_results(&mut results);
         assert_eq!(results["files"].as_array().unwrap().len(), 50);
-        assert_eq!(results["failed"][0]["message"].as_str().unwrap().len(), RESULT_STRING);
+        assert_eq!(
+            results["failed"][0]["message"].as_str().unwrap().len(),
+            RESULT_STRING
+        );
     }
 }

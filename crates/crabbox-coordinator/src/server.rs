@@ -11,10 +11,16 @@ use crate::routes::router;
 use crate::state::Coordinator;
 
 /// Serves until `shutdown` resolves, then drains requests and stops maintenance.
-pub async fn serve(listener: TcpListener, coordinator: Coordinator, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    coordinator: Coordinator,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (stop, stopped) = watch::channel(false);
     let maintenance = tokio::spawn(maintenance::run_loop(coordinator.clone(), stopped));
-    let served = axum::serve(listener, router(coordinator)).with_graceful_shutdown(shutdown).await;
+    let served = axum::serve(listener, router(coordinator))
+        .with_graceful_shutdown(shutdown)
+        .await;
     let _ = stop.send(true);
     let _ = maintenance.await;
     served

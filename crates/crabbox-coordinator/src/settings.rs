@@ -103,9 +103,7 @@ impl Settings {
 
         let mut settings = Settings {
             admin_token: Secret::from_setting(env.get("CRABBOX_ADMIN_TOKEN").map(String::as_str)),
-            shared_token: Secret::from_setting(
-                env.get("CRABBOX_SHARED_TOKEN").map(String::as_str),
-            ),
+            shared_token: Secret::from_setting(env.get("CRABBOX_SHARED_TOKEN").map(String::as_str)),
             session_secret: Secret::from_setting(
                 env.get("CRABBOX_SESSION_SECRET").map(String::as_str),
             ),

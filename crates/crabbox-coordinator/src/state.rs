@@ -21,10 +21,14 @@ impl Providers {
     pub fn build(names: &[String], settings: &ProviderSettings) -> Result<Providers, String> {
         let mut providers = Providers::default();
         for name in names {
-            let canonical = crabbox_providers::canonical_name(name).map_err(|error| error.to_string())?;
-            let provider = crabbox_providers::create(canonical, settings).map_err(|error| error.to_string())?;
+            let canonical =
+                crabbox_providers::canonical_name(name).map_err(|error| error.to_string())?;
+            let provider = crabbox_providers::create(canonical, settings)
+                .map_err(|error| error.to_string())?;
             if !provider.spec().coordinator {
-                return Err(format!("provider {canonical} cannot be brokered by a coordinator"));
+                return Err(format!(
+                    "provider {canonical} cannot be brokered by a coordinator"
+                ));
             }
             providers.insert(canonical, provider);
         }
@@ -61,7 +65,12 @@ struct Inner {
 }
 
 impl Coordinator {
-    pub fn new(store: Store, settings: Settings, providers: Providers, clock: Arc<dyn Clock>) -> Coordinator {
+    pub fn new(
+        store: Store,
+        settings: Settings,
+        providers: Providers,
+        clock: Arc<dyn Clock>,
+    ) -> Coordinator {
         let mut nonce = [0u8; 8];
         getrandom::fill(&mut nonce).expect("the system random source");
         Coordinator {
@@ -70,7 +79,13 @@ impl Coordinator {
                 settings,
                 providers,
                 clock,
-                instance: format!("cbi_{}", nonce.iter().map(|byte| format!("{byte:02x}")).collect::<String>()),
+                instance: format!(
+                    "cbi_{}",
+                    nonce
+                        .iter()
+                        .map(|byte| format!("{byte:02x}"))
+                        .collect::<String>()
+                ),
                 wake: Notify::new(),
             }),
         }

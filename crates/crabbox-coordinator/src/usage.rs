@@ -28,8 +28,14 @@ fn month_bounds(month: Option<&str>, now: Timestamp) -> ApiResult<(String, Times
         None => month_start(now),
         Some(text) => {
             let valid = text.len() == 7 && text.as_bytes()[4] == b'-';
-            let parsed = valid.then(|| parse_rfc3339(&format!("{text}-01T00:00:00Z"))).flatten();
-            Timestamp(parsed.ok_or_else(|| ApiError::bad_request("invalid_month", "month must be YYYY-MM"))? * 1000)
+            let parsed = valid
+                .then(|| parse_rfc3339(&format!("{text}-01T00:00:00Z")))
+                .flatten();
+            Timestamp(
+                parsed.ok_or_else(|| {
+                    ApiError::bad_request("invalid_month", "month must be YYYY-MM")
+                })? * 1000,
+            )
         }
     };
     let end = month_start(start.plus_seconds(32 * 86_400));
@@ -55,7 +61,10 @@ fn add(group: &mut UsageGroup, record: &LeaseRecord, now: Timestamp) {
     let end = if lease.state.is_live() {
         now
     } else {
-        lease.ended_at.or(lease.released_at).unwrap_or(lease.updated_at)
+        lease
+            .ended_at
+            .or(lease.released_at)
+            .unwrap_or(lease.updated_at)
     };
     let runtime = ((end.millis() - lease.created_at.millis()) / 1000).max(0);
     group.leases += 1;
@@ -65,14 +74,29 @@ fn add(group: &mut UsageGroup, record: &LeaseRecord, now: Timestamp) {
     group.reserved_usd += lease.max_estimated_usd;
 }
 
-fn grouped(records: &[LeaseRecord], now: Timestamp, key: impl Fn(&LeaseRecord) -> String) -> Vec<UsageGroup> {
+fn grouped(
+    records: &[LeaseRecord],
+    now: Timestamp,
+    key: impl Fn(&LeaseRecord) -> String,
+) -> Vec<UsageGroup> {
     let mut groups: BTreeMap<String, UsageGroup> = BTreeMap::new();
     for record in records {
         let name = key(record);
-        add(groups.entry(name.clone()).or_insert_with(|| UsageGroup { key: name, ..UsageGroup::default() }), record, now);
+        add(
+            groups.entry(name.clone()).or_insert_with(|| UsageGroup {
+                key: name,
+                ..UsageGroup::default()
+            }),
+            record,
+            now,
+        );
     }
     let mut groups: Vec<UsageGroup> = groups.into_values().map(rounded).collect();
-    groups.sort_by(|a, b| b.reserved_usd.total_cmp(&a.reserved_usd).then_with(|| a.key.cmp(&b.key)));
+    groups.sort_by(|a, b| {
+        b.reserved_usd
+            .total_cmp(&a.reserved_usd)
+            .then_with(|| a.key.cmp(&b.key))
+    });
     groups
 }
 
@@ -82,19 +106,40 @@ fn rounded(mut group: UsageGroup) -> UsageGroup {
     group
 }
 
-pub async fn report(coordinator: &Coordinator, principal: &Principal, query: UsageQuery) -> ApiResult<UsageReport> {
+pub async fn report(
+    coordinator: &Coordinator,
+    principal: &Principal,
+    query: UsageQuery,
+) -> ApiResult<UsageReport> {
     let now = coordinator.now();
     let (month, start, end) = month_bounds(query.month.as_deref(), now)?;
     let (scope, owner, org) = if principal.admin {
         let scope = query.scope.unwrap_or_else(|| "user".into());
         match scope.as_str() {
-            "user" => (scope, Some(query.owner.unwrap_or_else(|| principal.owner.clone())), query.org),
-            "org" => (scope, query.owner, Some(query.org.unwrap_or_else(|| principal.org.clone()))),
+            "user" => (
+                scope,
+                Some(query.owner.unwrap_or_else(|| principal.owner.clone())),
+                query.org,
+            ),
+            "org" => (
+                scope,
+                query.owner,
+                Some(query.org.unwrap_or_else(|| principal.org.clone())),
+            ),
             "all" => (scope, query.owner, query.org),
-            _ => return Err(ApiError::bad_request("invalid_scope", "scope must be user, org or all")),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "invalid_scope",
+                    "scope must be user, org or all",
+                ))
+            }
         }
     } else {
-        ("user".into(), Some(principal.owner.clone()), Some(principal.org.clone()))
+        (
+            "user".into(),
+            Some(principal.owner.clone()),
+            Some(principal.org.clone()),
+        )
     };
     let records: Vec<LeaseRecord> = coordinator
         .store()
@@ -110,7 +155,11 @@ pub async fn report(coordinator: &Coordinator, principal: &Principal, query: Usa
                 && org.as_ref().is_none_or(|org| &lease.org == org)
         })
         .collect();
-    let total = rounded(grouped(&records, now, |_| String::new()).pop().unwrap_or_default());
+    let total = rounded(
+        grouped(&records, now, |_| String::new())
+            .pop()
+            .unwrap_or_default(),
+    );
     Ok(UsageReport {
         usage: Usage {
             month,

@@ -38,7 +38,14 @@ fn signature(secret: &Secret, payload: &str) -> Vec<u8> {
 }
 
 /// Mints a token for `owner`/`org` valid for `ttl_secs` from `now` (Unix seconds).
-pub fn mint(secret: &Secret, owner: &str, org: &str, login: &str, now: i64, ttl_secs: i64) -> String {
+pub fn mint(
+    secret: &Secret,
+    owner: &str,
+    org: &str,
+    login: &str,
+    now: i64,
+    ttl_secs: i64,
+) -> String {
     let mut nonce = [0u8; 16];
     getrandom::fill(&mut nonce).expect("the system random source");
     let claims = UserClaims {
@@ -65,7 +72,8 @@ pub fn verify(secret: &Secret, token: &str, now: i64) -> Option<UserClaims> {
     if !constant_time_eq(&given, &signature(secret, payload)) {
         return None;
     }
-    let raw: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    let raw: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
     // A token may never carry admin authority itself.
     if raw.get("admin").is_some() {
         return None;
@@ -89,7 +97,10 @@ mod tests {
         let secret = Secret::new("s3cret");
         let token = mint(&secret, "github:42", "acme", "octo", 1_000, 3_600);
         let claims = verify(&secret, &token, 1_500).unwrap();
-        assert_eq!((claims.owner.as_str(), claims.org.as_str()), ("github:42", "acme"));
+        assert_eq!(
+            (claims.owner.as_str(), claims.org.as_str()),
+            ("github:42", "acme")
+        );
         assert!(verify(&secret, &token, 4_600).is_none(), "expired");
         assert!(verify(&Secret::new("other"), &token, 1_500).is_none());
         let mut forged = token.clone();
@@ -97,7 +108,10 @@ mod tests {
         assert!(verify(&secret, &forged, 1_500).is_none());
         assert!(verify(&secret, "cbxu_nodot", 1_500).is_none());
         let future = mint(&secret, "o", "", "", 2_000, 60);
-        assert!(verify(&secret, &future, 1_000).is_none(), "issued in the future");
+        assert!(
+            verify(&secret, &future, 1_000).is_none(),
+            "issued in the future"
+        );
     }
 
     #[test]

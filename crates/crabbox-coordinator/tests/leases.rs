@@ -30,7 +30,11 @@ async fn lease_lifecycle(backend: &str) {
 
     for value in [&id, &slug] {
         let (status, body) = alice.get(&format!("/v1/leases/{value}")).await;
-        assert_eq!((status, body["lease"]["id"].as_str()), (200, Some(id.as_str())), "{value}");
+        assert_eq!(
+            (status, body["lease"]["id"].as_str()),
+            (200, Some(id.as_str())),
+            "{value}"
+        );
     }
     // Another owner sees nothing, exactly like a missing lease.
     let bob = server.api(&user_token("bob", "acme"));
@@ -38,27 +42,55 @@ async fn lease_lifecycle(backend: &str) {
         let (status, body) = bob.get(&path).await;
         assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
     }
-    let (status, body) = bob.post(&format!("/v1/leases/{id}/heartbeat"), json!({})).await;
+    let (status, body) = bob
+        .post(&format!("/v1/leases/{id}/heartbeat"), json!({}))
+        .await;
     assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
     let shared = server.api(SHARED);
     let (_, listed) = shared.get("/v1/leases").await;
-    assert_eq!(listed["leases"].as_array().unwrap().len(), 0, "shared-token owner has no leases");
+    assert_eq!(
+        listed["leases"].as_array().unwrap().len(),
+        0,
+        "shared-token owner has no leases"
+    );
     let (_, listed) = alice.get("/v1/leases?state=active").await;
     assert_eq!(listed["leases"][0]["id"], id.as_str());
 
-    let (status, body) = alice.post(&format!("/v1/leases/{id}/heartbeat"), json!({"idleTimeoutSeconds": 900})).await;
+    let (status, body) = alice
+        .post(
+            &format!("/v1/leases/{id}/heartbeat"),
+            json!({"idleTimeoutSeconds": 900}),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["lease"]["idleTimeoutSeconds"], 900);
-    let (status, body) = alice.post(&format!("/v1/leases/{id}/heartbeat"), json!({"expectedProvider": "aws"})).await;
-    assert_eq!((status, body["error"].as_str()), (409, Some("provider_identity_mismatch")));
+    let (status, body) = alice
+        .post(
+            &format!("/v1/leases/{id}/heartbeat"),
+            json!({"expectedProvider": "aws"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("provider_identity_mismatch"))
+    );
 
-    let (status, body) = alice.post(&format!("/v1/leases/{slug}/release"), json!({})).await;
+    let (status, body) = alice
+        .post(&format!("/v1/leases/{slug}/release"), json!({}))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["lease"]["state"], "released");
-    assert!(local_lease_dirs(dir.path()).is_empty(), "release deletes the machine");
-    let (status, body) = alice.post(&format!("/v1/leases/{id}/heartbeat"), json!({})).await;
+    assert!(
+        local_lease_dirs(dir.path()).is_empty(),
+        "release deletes the machine"
+    );
+    let (status, body) = alice
+        .post(&format!("/v1/leases/{id}/heartbeat"), json!({}))
+        .await;
     assert_eq!((status, body["error"].as_str()), (409, Some("lease_ended")));
-    let (status, _) = alice.post(&format!("/v1/leases/{id}/release"), json!({})).await;
+    let (status, _) = alice
+        .post(&format!("/v1/leases/{id}/release"), json!({}))
+        .await;
     assert_eq!(status, 200, "release is idempotent");
     server.stop().await;
 }

@@ -13,8 +13,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use common::*;
 use crabbox_coordinator::{maintenance, Coordinator, ManualClock, Providers, SystemClock};
-use crabbox_providers::{AcquireRequest, Lease, LeaseState, Provider, ProviderError, ProviderSpec, Released};
 use crabbox_proto::Timestamp;
+use crabbox_providers::{
+    AcquireRequest, Lease, LeaseState, Provider, ProviderError, ProviderSpec, Released,
+};
 use serde_json::json;
 
 /// The real local provider, with a scripted twist.
@@ -42,14 +44,21 @@ impl Provider for Scripted {
     async fn resolve(&self, lease_id: &str) -> Result<Lease, ProviderError> {
         self.inner.resolve(lease_id).await
     }
-    async fn touch(&self, lease_id: &str, state: Option<LeaseState>, idle: Option<i64>) -> Result<Lease, ProviderError> {
+    async fn touch(
+        &self,
+        lease_id: &str,
+        state: Option<LeaseState>,
+        idle: Option<i64>,
+    ) -> Result<Lease, ProviderError> {
         self.inner.touch(lease_id, state, idle).await
     }
     async fn release(&self, lease_id: &str) -> Result<Released, ProviderError> {
         let remaining = self.failing_releases.load(Ordering::SeqCst);
         if remaining > 0 {
             self.failing_releases.store(remaining - 1, Ordering::SeqCst);
-            return Err(ProviderError::Failed { message: "simulated API outage\nsecret detail".into() });
+            return Err(ProviderError::Failed {
+                message: "simulated API outage\nsecret detail".into(),
+            });
         }
         self.inner.release(lease_id).await
     }
@@ -58,10 +67,21 @@ impl Provider for Scripted {
     }
 }
 
-fn scripted(state: &std::path::Path, failing_releases: usize, hang_after_acquire: bool) -> Providers {
+fn scripted(
+    state: &std::path::Path,
+    failing_releases: usize,
+    hang_after_acquire: bool,
+) -> Providers {
     let local = local_providers(state).get("local").unwrap().clone();
     let mut providers = Providers::default();
-    providers.insert("local", Arc::new(Scripted { inner: local, failing_releases: AtomicUsize::new(failing_releases), hang_after_acquire }));
+    providers.insert(
+        "local",
+        Arc::new(Scripted {
+            inner: local,
+            failing_releases: AtomicUsize::new(failing_releases),
+            hang_after_acquire,
+        }),
+    );
     providers
 }
 
@@ -81,42 +101,77 @@ async fn expiry_deletes_the_machine_and_retries_failed_deletes() {
     let dir = temp_dir();
     let url = database_url("sqlite", dir.path()).await;
     let clock = ManualClock::at(Timestamp::now());
-    let server = Running::start(&url, settings(), scripted(dir.path(), 1, false), Arc::new(clock.clone())).await;
+    let server = Running::start(
+        &url,
+        settings(),
+        scripted(dir.path(), 1, false),
+        Arc::new(clock.clone()),
+    )
+    .await;
     let alice = server.api(&user_token("alice", "acme"));
     let (status, body) = alice.post("/v1/leases", json!({"sshPublicKey": public_key(dir.path()), "ttlSeconds": 3600, "idleTimeoutSeconds": 300})).await;
     assert_eq!(status, 201, "{body}");
     let id = body["lease"]["id"].as_str().unwrap().to_string();
-    let (_, run) = alice.post("/v1/runs", json!({"leaseID": id, "command": ["true"]})).await;
+    let (_, run) = alice
+        .post("/v1/runs", json!({"leaseID": id, "command": ["true"]}))
+        .await;
     let run = run["run"]["id"].as_str().unwrap().to_string();
-    alice.post(&format!("/v1/runs/{run}/finish"), json!({"exitCode": 0})).await;
+    alice
+        .post(&format!("/v1/runs/{run}/finish"), json!({"exitCode": 0}))
+        .await;
 
     clock.advance_seconds(301);
-    let (status, body) = alice.post(&format!("/v1/leases/{id}/heartbeat"), json!({})).await;
+    let (status, body) = alice
+        .post(&format!("/v1/leases/{id}/heartbeat"), json!({}))
+        .await;
     // Refused either as expired or, if maintenance already started, as being cleaned up.
     assert_eq!(status, 409, "a heartbeat never revives: {body}");
-    assert!(matches!(body["error"].as_str(), Some("lease_expired" | "cleanup_in_progress")), "{body}");
+    assert!(
+        matches!(
+            body["error"].as_str(),
+            Some("lease_expired" | "cleanup_in_progress")
+        ),
+        "{body}"
+    );
 
     settle(&server.coordinator).await;
     let (_, body) = alice.get(&format!("/v1/leases/{id}")).await;
-    assert_eq!(body["lease"]["state"], "active", "expired only after the delete succeeds");
+    assert_eq!(
+        body["lease"]["state"], "active",
+        "expired only after the delete succeeds"
+    );
     assert_eq!(body["lease"]["cleanupAttempts"], 1);
-    assert_eq!(body["lease"]["cleanupError"], "simulated API outage", "first line only");
+    assert_eq!(
+        body["lease"]["cleanupError"], "simulated API outage",
+        "first line only"
+    );
     assert_eq!(local_lease_dirs(dir.path()).len(), 1);
 
     clock.advance_seconds(60);
     settle(&server.coordinator).await;
-    assert_eq!(local_lease_dirs(dir.path()).len(), 1, "no retry before five minutes");
+    assert_eq!(
+        local_lease_dirs(dir.path()).len(),
+        1,
+        "no retry before five minutes"
+    );
 
     clock.advance_seconds(241);
     settle(&server.coordinator).await;
     let (_, body) = alice.get(&format!("/v1/leases/{id}")).await;
     assert_eq!(body["lease"]["state"], "expired");
     assert!(body["lease"].get("cleanupError").is_none());
-    assert!(local_lease_dirs(dir.path()).is_empty(), "the machine is gone");
+    assert!(
+        local_lease_dirs(dir.path()).is_empty(),
+        "the machine is gone"
+    );
 
     clock.advance_seconds(31 * 86_400);
     settle(&server.coordinator).await;
-    assert_eq!(alice.get(&format!("/v1/runs/{run}")).await.0, 404, "runs past retention are pruned");
+    assert_eq!(
+        alice.get(&format!("/v1/runs/{run}")).await.0,
+        404,
+        "runs past retention are pruned"
+    );
     server.stop().await;
 }
 
@@ -132,19 +187,37 @@ async fn a_create_interrupted_by_a_crash_is_recovered_after_restart() {
         let crashed_url = url.clone();
         // The first coordinator lives in its own runtime so it can be killed whole.
         let first = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-            let server = runtime.block_on(Running::start(&crashed_url, settings(), scripted(&state, 0, true), Arc::new(SystemClock)));
-            address_tx.send(server.api(&user_token("alice", "acme"))).unwrap();
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            let server = runtime.block_on(Running::start(
+                &crashed_url,
+                settings(),
+                scripted(&state, 0, true),
+                Arc::new(SystemClock),
+            ));
+            address_tx
+                .send(server.api(&user_token("alice", "acme")))
+                .unwrap();
             kill_rx.recv().unwrap();
             runtime.shutdown_background();
         });
         let alice = address_rx.recv().unwrap();
         let creating = alice.clone();
-        let create = tokio::spawn(async move { creating.post("/v1/leases", json!({"sshPublicKey": key})).await });
+        let create = tokio::spawn(async move {
+            creating
+                .post("/v1/leases", json!({"sshPublicKey": key}))
+                .await
+        });
         let mut id = String::new();
         for _ in 0..200 {
             let (_, listed) = alice.get("/v1/leases").await;
-            if let Some(lease) = listed["leases"].as_array().and_then(|leases| leases.first()) {
+            if let Some(lease) = listed["leases"]
+                .as_array()
+                .and_then(|leases| leases.first())
+            {
                 if !local_lease_dirs(dir.path()).is_empty() {
                     assert_eq!(lease["state"], "provisioning");
                     id = lease["id"].as_str().unwrap().to_string();
@@ -170,7 +243,10 @@ async fn a_create_interrupted_by_a_crash_is_recovered_after_restart() {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(recovered, "{backend}: the lease is failed and its machine deleted");
+        assert!(
+            recovered,
+            "{backend}: the lease is failed and its machine deleted"
+        );
         second.stop().await;
     }
 }

@@ -9,7 +9,11 @@ use crate::state::Coordinator;
 /// Exact ID first, then live unexpired leases with that slug. Leases the caller
 /// cannot see are reported exactly like missing ones (404); several slug matches
 /// are a 409.
-pub async fn find_visible(coordinator: &Coordinator, principal: &Principal, value: &str) -> ApiResult<LeaseRecord> {
+pub async fn find_visible(
+    coordinator: &Coordinator,
+    principal: &Principal,
+    value: &str,
+) -> ApiResult<LeaseRecord> {
     let store = coordinator.store();
     if let Some(record) = store.get_lease(value).await? {
         return if principal.owns(&record.lease.owner, &record.lease.org) {
@@ -59,7 +63,10 @@ pub fn check_expected_provider(record: &LeaseRecord, expected: Option<&str>) -> 
     if canonical != record.lease.provider {
         return Err(ApiError::conflict(
             "provider_identity_mismatch",
-            format!("lease {} belongs to provider {}, not {canonical}", record.lease.id, record.lease.provider),
+            format!(
+                "lease {} belongs to provider {}, not {canonical}",
+                record.lease.id, record.lease.provider
+            ),
         ));
     }
     Ok(())

@@ -27,7 +27,10 @@ pub fn claim(record: &mut LeaseRecord, now: Timestamp) -> Option<Timestamp> {
     if !private.cleanup_pending {
         return None;
     }
-    let held = private.cleanup_claim.is_some() && private.cleanup_claim_expires_at.is_some_and(|until| until > now);
+    let held = private.cleanup_claim.is_some()
+        && private
+            .cleanup_claim_expires_at
+            .is_some_and(|until| until > now);
     let waiting = private.cleanup_retry_at.is_some_and(|retry| retry > now);
     if held || waiting {
         return None;
@@ -40,10 +43,21 @@ pub fn claim(record: &mut LeaseRecord, now: Timestamp) -> Option<Timestamp> {
 /// Outside transactions: deletes the machine of `lease_id` under `token`, then
 /// records success (`expired` for a lease that was still live) or schedules a
 /// retry. Returns the provider error text on failure.
-pub async fn delete_claimed(coordinator: &Coordinator, lease_id: &str, provider: &str, token: Timestamp) -> Result<(), String> {
+pub async fn delete_claimed(
+    coordinator: &Coordinator,
+    lease_id: &str,
+    provider: &str,
+    token: Timestamp,
+) -> Result<(), String> {
     let outcome = match coordinator.providers().get(provider) {
-        Some(provider) => provider.release(lease_id).await.map(|_| ()).map_err(|error| super::redact(&error.to_string())),
-        None => Err(format!("provider {provider} is not configured on this coordinator")),
+        Some(provider) => provider
+            .release(lease_id)
+            .await
+            .map(|_| ())
+            .map_err(|error| super::redact(&error.to_string())),
+        None => Err(format!(
+            "provider {provider} is not configured on this coordinator"
+        )),
     };
     let now = coordinator.now();
     let recorded = coordinator

@@ -27,7 +27,10 @@ fn unsupported_provider(coordinator: &Coordinator, name: &str) -> ApiError {
         ApiError::new(
             StatusCode::FAILED_DEPENDENCY,
             "provider_not_configured",
-            format!("provider {name} is not configured on this coordinator (configured: {})", configured.join(", ")),
+            format!(
+                "provider {name} is not configured on this coordinator (configured: {})",
+                configured.join(", ")
+            ),
         )
     } else {
         ApiError::bad_request("invalid_provider", format!("unknown provider {name:?}"))
@@ -46,13 +49,28 @@ pub async fn create(
     } else {
         request.provider.trim().to_lowercase()
     };
-    let provider = coordinator.providers().get(&name).cloned().ok_or_else(|| unsupported_provider(coordinator, &name))?;
+    let provider = coordinator
+        .providers()
+        .get(&name)
+        .cloned()
+        .ok_or_else(|| unsupported_provider(coordinator, &name))?;
     let now = coordinator.now();
-    let mut record = lease_record(principal, request, id_source, provider.spec().name, provider.uses_lease_keys(), now)?;
+    let mut record = lease_record(
+        principal,
+        request,
+        id_source,
+        provider.spec().name,
+        provider.uses_lease_keys(),
+        now,
+    )?;
     if record.lease.server_type.is_empty() {
         record.lease.server_type = provider.spec().name.to_string();
     }
-    let rate = caps::hourly_rate(coordinator.settings(), &record.lease.provider, &record.lease.server_type);
+    let rate = caps::hourly_rate(
+        coordinator.settings(),
+        &record.lease.provider,
+        &record.lease.server_type,
+    );
     record.lease.estimated_hourly_usd = rate;
     record.lease.max_estimated_usd = caps::max_estimated_usd(record.lease.ttl_seconds, rate);
 
@@ -62,11 +80,23 @@ pub async fn create(
         .store()
         .reserve_lease(record, now, caps::month_start(now), |admission, record| {
             if admission.attempt_canceled {
-                return Err(ApiError::conflict("create_canceled", "this create attempt was canceled"));
+                return Err(ApiError::conflict(
+                    "create_canceled",
+                    "this create attempt was canceled",
+                ));
             }
             let lease = &record.lease;
-            caps::admit(&settings.caps, admission, &lease.owner, &lease.org, lease.max_estimated_usd)?;
-            record.lease.slug = allocate_slug(&record.lease.id, requested_slug.as_deref(), |slug| admission.taken_slugs.contains(slug))
+            caps::admit(
+                &settings.caps,
+                admission,
+                &lease.owner,
+                &lease.org,
+                lease.max_estimated_usd,
+            )?;
+            record.lease.slug =
+                allocate_slug(&record.lease.id, requested_slug.as_deref(), |slug| {
+                    admission.taken_slugs.contains(slug)
+                })
                 .map_err(|error| ApiError::conflict("slug_unavailable", error.to_string()))?;
             Ok(())
         })
@@ -83,26 +113,54 @@ pub async fn create(
 
 /// A create for an ID that exists: the same attempt (or the same fixed-ID intent)
 /// by the same owner replays; anything else conflicts.
-fn replay(principal: &Principal, request: &CreateLeaseRequest, existing: LeaseRecord, fixed: bool) -> ApiResult<Created> {
+fn replay(
+    principal: &Principal,
+    request: &CreateLeaseRequest,
+    existing: LeaseRecord,
+    fixed: bool,
+) -> ApiResult<Created> {
     let same_owner = existing.lease.owner == principal.owner && existing.lease.org == principal.org;
     let same_attempt = if fixed {
         existing.private.intent_hash == super::request::intent_hash(request)
     } else {
-        !request.create_attempt_id.is_empty() && existing.private.create_attempt_id == request.create_attempt_id
+        !request.create_attempt_id.is_empty()
+            && existing.private.create_attempt_id == request.create_attempt_id
     };
     if !(same_owner && same_attempt) {
-        return Err(ApiError::conflict("lease_id_conflict", format!("lease {} already exists", existing.lease.id)));
+        return Err(ApiError::conflict(
+            "lease_id_conflict",
+            format!("lease {} already exists", existing.lease.id),
+        ));
     }
     match existing.lease.state {
-        LeaseState::Active => Ok(Created { status: StatusCode::OK, record: existing }),
-        LeaseState::Provisioning if fixed => Ok(Created { status: StatusCode::ACCEPTED, record: existing }),
-        LeaseState::Provisioning => Ok(Created { status: StatusCode::OK, record: existing }),
-        _ if fixed => Err(ApiError::conflict("lease_id_conflict", format!("lease {} has ended", existing.lease.id))),
-        _ => Err(ApiError::conflict("lease_state_changed", format!("lease {} has ended", existing.lease.id))),
+        LeaseState::Active => Ok(Created {
+            status: StatusCode::OK,
+            record: existing,
+        }),
+        LeaseState::Provisioning if fixed => Ok(Created {
+            status: StatusCode::ACCEPTED,
+            record: existing,
+        }),
+        LeaseState::Provisioning => Ok(Created {
+            status: StatusCode::OK,
+            record: existing,
+        }),
+        _ if fixed => Err(ApiError::conflict(
+            "lease_id_conflict",
+            format!("lease {} has ended", existing.lease.id),
+        )),
+        _ => Err(ApiError::conflict(
+            "lease_state_changed",
+            format!("lease {} has ended", existing.lease.id),
+        )),
     }
 }
 
-async fn provision(coordinator: &Coordinator, reserved: LeaseRecord, provider: &dyn crabbox_providers::Provider) -> ApiResult<Created> {
+async fn provision(
+    coordinator: &Coordinator,
+    reserved: LeaseRecord,
+    provider: &dyn crabbox_providers::Provider,
+) -> ApiResult<Created> {
     let id = reserved.lease.id.clone();
     let instance = coordinator.instance().to_string();
     let started = coordinator
@@ -119,7 +177,12 @@ async fn provision(coordinator: &Coordinator, reserved: LeaseRecord, provider: &
     let reserved = match started {
         Ok(record) => record,
         Err(Update::Store(error)) => return Err(error.into()),
-        Err(_) => return Err(ApiError::conflict("lease_state_changed", format!("lease {id} was released before its machine was created"))),
+        Err(_) => {
+            return Err(ApiError::conflict(
+                "lease_state_changed",
+                format!("lease {id} was released before its machine was created"),
+            ))
+        }
     };
     let request = AcquireRequest {
         lease_id: id.clone(),
@@ -151,7 +214,14 @@ async fn provision(coordinator: &Coordinator, reserved: LeaseRecord, provider: &
                 })
                 .await;
             coordinator.wake_maintenance();
-            Err(ApiError::new(StatusCode::BAD_GATEWAY, "provider_error", format!("provider {} could not create the machine: {message}", provider.spec().name)))
+            Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "provider_error",
+                format!(
+                    "provider {} could not create the machine: {message}",
+                    provider.spec().name
+                ),
+            ))
         }
     }
 }
@@ -190,7 +260,10 @@ async fn finalize(coordinator: &Coordinator, id: &str, machine: Machine) -> ApiR
         })
         .await;
     match finalized {
-        Ok(Ok(record)) => Ok(Created { status: StatusCode::CREATED, record }),
+        Ok(Ok(record)) => Ok(Created {
+            status: StatusCode::CREATED,
+            record,
+        }),
         Ok(Err(claim)) => {
             if let Some(token) = claim {
                 let _ = cleanup::delete_claimed(coordinator, id, &machine.provider, token).await;
@@ -204,7 +277,10 @@ async fn finalize(coordinator: &Coordinator, id: &str, machine: Machine) -> ApiR
             if let Some(provider) = coordinator.providers().get(&machine.provider) {
                 let _ = provider.release(id).await;
             }
-            Err(ApiError::conflict("lease_state_changed", format!("lease {id} disappeared during create")))
+            Err(ApiError::conflict(
+                "lease_state_changed",
+                format!("lease {id} disappeared during create"),
+            ))
         }
     }
 }

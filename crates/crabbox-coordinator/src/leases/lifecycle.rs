@@ -1,7 +1,9 @@
 //! Lease changes after create: heartbeat, release, cancel-create, registration.
 
 use axum::http::StatusCode;
-use crabbox_proto::wire::{HeartbeatRequest, Lease, LeaseState, RegistrationRequest, ReleaseRequest};
+use crabbox_proto::wire::{
+    HeartbeatRequest, Lease, LeaseState, RegistrationRequest, ReleaseRequest,
+};
 use crabbox_store::{LeaseRecord, Update};
 
 use super::access::{check_expected_provider, find_visible};
@@ -23,19 +25,40 @@ fn updated<T>(result: Result<T, Update<ApiError>>) -> ApiResult<T> {
 /// Why a heartbeat is refused, checked in the reference order; `None` allows it.
 pub fn heartbeat_refusal(record: &LeaseRecord, now: crabbox_proto::Timestamp) -> Option<ApiError> {
     if record.private.cleanup_claim.is_some() {
-        return Some(ApiError::conflict("cleanup_in_progress", "the lease's machine is being deleted"));
+        return Some(ApiError::conflict(
+            "cleanup_in_progress",
+            "the lease's machine is being deleted",
+        ));
     }
     if !record.lease.state.is_live() {
-        return Some(ApiError::conflict("lease_ended", format!("lease {} is {}", record.lease.id, record.lease.state.as_str())));
+        return Some(ApiError::conflict(
+            "lease_ended",
+            format!(
+                "lease {} is {}",
+                record.lease.id,
+                record.lease.state.as_str()
+            ),
+        ));
     }
     if record.lease.expires_at <= now {
-        return Some(ApiError::conflict("lease_expired", format!("lease {} expired at {}", record.lease.id, record.lease.expires_at)));
+        return Some(ApiError::conflict(
+            "lease_expired",
+            format!(
+                "lease {} expired at {}",
+                record.lease.id, record.lease.expires_at
+            ),
+        ));
     }
     None
 }
 
 /// Refreshes the idle deadline; never revives a lease past its deadline.
-pub async fn heartbeat(coordinator: &Coordinator, principal: &Principal, value: &str, request: &HeartbeatRequest) -> ApiResult<Lease> {
+pub async fn heartbeat(
+    coordinator: &Coordinator,
+    principal: &Principal,
+    value: &str,
+    request: &HeartbeatRequest,
+) -> ApiResult<Lease> {
     let found = find_visible(coordinator, principal, value).await?;
     check_expected_provider(&found, request.expected_provider.as_deref())?;
     let now = coordinator.now();
@@ -62,7 +85,12 @@ pub async fn heartbeat(coordinator: &Coordinator, principal: &Principal, value: 
 
 /// Ends a lease. With delete (the default unless the lease was kept) the machine
 /// is deleted before this returns when possible, else by maintenance.
-pub async fn release(coordinator: &Coordinator, principal: &Principal, value: &str, request: &ReleaseRequest) -> ApiResult<Lease> {
+pub async fn release(
+    coordinator: &Coordinator,
+    principal: &Principal,
+    value: &str,
+    request: &ReleaseRequest,
+) -> ApiResult<Lease> {
     let found = find_visible(coordinator, principal, value).await?;
     check_expected_provider(&found, request.expected_provider.as_deref())?;
     let delete = request.delete.unwrap_or(!found.lease.keep);
@@ -73,7 +101,10 @@ pub async fn release(coordinator: &Coordinator, principal: &Principal, value: &s
             .update_lease(&found.lease.id, |record| {
                 if !record.lease.state.is_live() {
                     if !delete && record.private.cleanup_claim.is_some() {
-                        return Err(ApiError::conflict("cleanup_in_progress", "the lease's machine is already being deleted"));
+                        return Err(ApiError::conflict(
+                            "cleanup_in_progress",
+                            "the lease's machine is already being deleted",
+                        ));
                     }
                     return Ok((record.lease.clone(), None));
                 }
@@ -97,10 +128,20 @@ pub async fn release(coordinator: &Coordinator, principal: &Principal, value: &s
             .await,
     )?;
     if let Some(token) = claim {
-        if let Err(error) = cleanup::delete_claimed(coordinator, &lease.id, &lease.provider, token).await {
-            eprintln!("coordinator: deleting the machine of {}: {error} (maintenance retries)", lease.id);
+        if let Err(error) =
+            cleanup::delete_claimed(coordinator, &lease.id, &lease.provider, token).await
+        {
+            eprintln!(
+                "coordinator: deleting the machine of {}: {error} (maintenance retries)",
+                lease.id
+            );
         }
-        return Ok(coordinator.store().get_lease(&lease.id).await?.map(|record| record.lease).unwrap_or(lease));
+        return Ok(coordinator
+            .store()
+            .get_lease(&lease.id)
+            .await?
+            .map(|record| record.lease)
+            .unwrap_or(lease));
     }
     coordinator.wake_maintenance();
     Ok(lease)
@@ -108,12 +149,23 @@ pub async fn release(coordinator: &Coordinator, principal: &Principal, value: &s
 
 /// Writes a cancel tombstone for (lease, attempt) and releases a lease that
 /// attempt already reserved. Returns the released lease, if any.
-pub async fn cancel_create(coordinator: &Coordinator, principal: &Principal, lease_id: &str, token: &str) -> ApiResult<Option<Lease>> {
+pub async fn cancel_create(
+    coordinator: &Coordinator,
+    principal: &Principal,
+    lease_id: &str,
+    token: &str,
+) -> ApiResult<Option<Lease>> {
     if !token.starts_with("cat_") || token.len() != 36 {
-        return Err(ApiError::bad_request("invalid_create_attempt_id", "createAttemptID must be cat_ followed by 32 hex digits"));
+        return Err(ApiError::bad_request(
+            "invalid_create_attempt_id",
+            "createAttemptID must be cat_ followed by 32 hex digits",
+        ));
     }
     let now = coordinator.now();
-    let (owner, org) = coordinator.store().cancel_attempt(lease_id, token, &principal.owner, &principal.org, now).await?;
+    let (owner, org) = coordinator
+        .store()
+        .cancel_attempt(lease_id, token, &principal.owner, &principal.org, now)
+        .await?;
     if !principal.owns(&owner, &org) {
         return Err(ApiError::not_found("create attempt"));
     }
@@ -124,23 +176,46 @@ pub async fn cancel_create(coordinator: &Coordinator, principal: &Principal, lea
     if !principal.owns(&record.lease.owner, &record.lease.org) {
         return Err(ApiError::not_found("create attempt"));
     }
-    release(coordinator, principal, lease_id, &ReleaseRequest { delete: Some(true), expected_provider: None })
-        .await
-        .map(Some)
+    release(
+        coordinator,
+        principal,
+        lease_id,
+        &ReleaseRequest {
+            delete: Some(true),
+            expected_provider: None,
+        },
+    )
+    .await
+    .map(Some)
 }
 
 /// Records (or refreshes) a machine provisioned outside the coordinator.
-pub async fn register(coordinator: &Coordinator, principal: &Principal, lease_id: &str, request: &RegistrationRequest) -> ApiResult<(StatusCode, Lease)> {
+pub async fn register(
+    coordinator: &Coordinator,
+    principal: &Principal,
+    lease_id: &str,
+    request: &RegistrationRequest,
+) -> ApiResult<(StatusCode, Lease)> {
     if crabbox_core::LeaseId::parse(lease_id).is_none() && !valid_external_id(lease_id) {
-        return Err(ApiError::bad_request("invalid_lease_id", "registered ids are cbx_ ids or 3-128 characters of [A-Za-z0-9_.:-]"));
+        return Err(ApiError::bad_request(
+            "invalid_lease_id",
+            "registered ids are cbx_ ids or 3-128 characters of [A-Za-z0-9_.:-]",
+        ));
     }
     let provider = request.provider.trim().to_lowercase();
     if provider.is_empty() {
-        return Err(ApiError::bad_request("invalid_provider", "registration needs a provider"));
+        return Err(ApiError::bad_request(
+            "invalid_provider",
+            "registration needs a provider",
+        ));
     }
     let now = coordinator.now();
     let apply = |lease: &mut Lease| {
-        lease.target = if request.target.is_empty() { "linux".into() } else { request.target.clone() };
+        lease.target = if request.target.is_empty() {
+            "linux".into()
+        } else {
+            request.target.clone()
+        };
         lease.host = request.host.clone();
         lease.cloud_id = request.cloud_id.clone();
         lease.server_type = request.server_type.clone();
@@ -185,11 +260,25 @@ pub async fn register(coordinator: &Coordinator, principal: &Principal, lease_id
         ..Lease::default()
     };
     apply(&mut lease);
-    lease.slug = if request.slug.is_empty() { crabbox_core::slug_for_lease(lease_id) } else { crabbox_core::normalize_slug(&request.slug) };
-    let record = LeaseRecord { lease, ..LeaseRecord::default() };
-    match coordinator.store().reserve_lease(record, now, now, |_, _| Ok::<_, ApiError>(())).await {
+    lease.slug = if request.slug.is_empty() {
+        crabbox_core::slug_for_lease(lease_id)
+    } else {
+        crabbox_core::normalize_slug(&request.slug)
+    };
+    let record = LeaseRecord {
+        lease,
+        ..LeaseRecord::default()
+    };
+    match coordinator
+        .store()
+        .reserve_lease(record, now, now, |_, _| Ok::<_, ApiError>(()))
+        .await
+    {
         Ok(record) => Ok((StatusCode::CREATED, record.lease)),
-        Err(crabbox_store::Reserve::Conflict(_)) => Err(ApiError::conflict("lease_id_conflict", "the lease was registered concurrently; retry")),
+        Err(crabbox_store::Reserve::Conflict(_)) => Err(ApiError::conflict(
+            "lease_id_conflict",
+            "the lease was registered concurrently; retry",
+        )),
         Err(crabbox_store::Reserve::Rejected(error)) => Err(error),
         Err(crabbox_store::Reserve::Store(error)) => Err(error.into()),
     }
@@ -199,5 +288,7 @@ fn valid_external_id(id: &str) -> bool {
     let bytes = id.as_bytes();
     (3..=128).contains(&bytes.len())
         && bytes[0].is_ascii_alphanumeric()
-        && bytes.iter().all(|byte| byte.is_ascii_alphanumeric() || b"_.:-".contains(byte))
+        && bytes
+            .iter()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"_.:-".contains(byte))
 }

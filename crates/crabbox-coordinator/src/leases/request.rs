@@ -25,9 +25,12 @@ pub enum IdSource<'a> {
 }
 
 fn is_attempt_token(token: &str) -> bool {
-    token
-        .strip_prefix("cat_")
-        .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f')))
+    token.strip_prefix("cat_").is_some_and(|hex| {
+        hex.len() == 32
+            && hex
+                .bytes()
+                .all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
+    })
 }
 
 /// A requested lifetime in seconds: non-positive means the default, capped at a day.
@@ -42,18 +45,24 @@ pub fn lifetime_or(requested: i64, default: i64) -> i64 {
 /// A public key fit for one authorized_keys line: no options, no line breaks.
 fn valid_public_key(key: &str) -> bool {
     let mut fields = key.split_whitespace();
-    let kind_ok = fields
-        .next()
-        .is_some_and(|kind| kind.starts_with("ssh-") || kind.starts_with("ecdsa-") || kind.starts_with("sk-"));
+    let kind_ok = fields.next().is_some_and(|kind| {
+        kind.starts_with("ssh-") || kind.starts_with("ecdsa-") || kind.starts_with("sk-")
+    });
     let body_ok = fields.next().is_some_and(|body| {
-        !body.is_empty() && body.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"+/=".contains(&byte))
+        !body.is_empty()
+            && body
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || b"+/=".contains(&byte))
     });
     kind_ok && body_ok && !key.contains(['\n', '\r', '\0'])
 }
 
 fn normalize_pond(pond: &str) -> ApiResult<String> {
     let pond = pond.trim().to_lowercase();
-    let valid = pond.len() <= MAX_POND_LEN && pond.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
+    let valid = pond.len() <= MAX_POND_LEN
+        && pond
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
     if !valid {
         return Err(ApiError::bad_request(
             "invalid_pond",
@@ -70,7 +79,13 @@ pub fn intent_hash(request: &CreateLeaseRequest) -> String {
     normalized.create_attempt_id.clear();
     let json = serde_json::to_vec(&normalized).unwrap_or_default();
     let digest = Sha256::digest(json);
-    format!("v1:{}", digest.iter().map(|byte| format!("{byte:02x}")).collect::<String>())
+    format!(
+        "v1:{}",
+        digest
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<String>()
+    )
 }
 
 /// Builds the provisioning record for `request`. `provider` is the canonical
@@ -92,9 +107,17 @@ pub fn lease_record(
                     "fixed-id creates are idempotent by themselves and take no createAttemptID",
                 ));
             }
-            let id = LeaseId::parse(id).ok_or_else(|| ApiError::bad_request("invalid_lease_id", "lease id must be cbx_ followed by 12 lowercase hex digits"))?;
+            let id = LeaseId::parse(id).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_lease_id",
+                    "lease id must be cbx_ followed by 12 lowercase hex digits",
+                )
+            })?;
             if !request.lease_id.is_empty() && request.lease_id != id.as_str() {
-                return Err(ApiError::bad_request("lease_id_mismatch", "leaseID in the body differs from the path"));
+                return Err(ApiError::bad_request(
+                    "lease_id_mismatch",
+                    "leaseID in the body differs from the path",
+                ));
             }
             id.as_str().to_string()
         }
@@ -187,18 +210,35 @@ mod tests {
     const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB0 me@host";
 
     fn principal() -> Principal {
-        Principal { owner: "me".into(), org: "acme".into(), admin: false, auth: AuthKind::Bearer, token_expires_at: None }
+        Principal {
+            owner: "me".into(),
+            org: "acme".into(),
+            admin: false,
+            auth: AuthKind::Bearer,
+            token_expires_at: None,
+        }
     }
 
     fn request() -> CreateLeaseRequest {
-        CreateLeaseRequest { ssh_public_key: KEY.into(), ..CreateLeaseRequest::default() }
+        CreateLeaseRequest {
+            ssh_public_key: KEY.into(),
+            ..CreateLeaseRequest::default()
+        }
     }
 
     #[test]
     fn defaults_and_clamps() {
         let mut body = request();
         body.ttl_seconds = 999_999;
-        let record = lease_record(&principal(), &body, IdSource::Body, "local", true, Timestamp(0)).unwrap();
+        let record = lease_record(
+            &principal(),
+            &body,
+            IdSource::Body,
+            "local",
+            true,
+            Timestamp(0),
+        )
+        .unwrap();
         assert!(LeaseId::parse(&record.lease.id).is_some());
         assert_eq!(record.lease.ttl_seconds, MAX_LIFETIME_SECS);
         assert_eq!(record.lease.idle_timeout_seconds, DEFAULT_IDLE_SECS);
@@ -210,20 +250,82 @@ mod tests {
     #[test]
     fn rejects_bad_input_with_stable_codes() {
         let cases: Vec<(CreateLeaseRequest, &str)> = vec![
-            (CreateLeaseRequest { create_attempt_id: "cat_nothex".into(), ..request() }, "invalid_create_attempt_id"),
-            (CreateLeaseRequest { create_attempt_id: format!("cat_{}", "a".repeat(32)), lease_id: "bad".into(), ..request() }, "invalid_lease_id"),
-            (CreateLeaseRequest { slug: "!!".into(), ..request() }, "invalid_slug"),
-            (CreateLeaseRequest { ssh_public_key: format!("{KEY}\ncommand=\"x\" {KEY}"), ..request() }, "invalid_ssh_public_key"),
-            (CreateLeaseRequest { ssh_public_key: String::new(), ..request() }, "invalid_ssh_public_key"),
-            (CreateLeaseRequest { exposed_ports: vec![0], ..request() }, "invalid_exposed_ports"),
-            (CreateLeaseRequest { pond: "No Spaces".into(), ..request() }, "invalid_pond"),
+            (
+                CreateLeaseRequest {
+                    create_attempt_id: "cat_nothex".into(),
+                    ..request()
+                },
+                "invalid_create_attempt_id",
+            ),
+            (
+                CreateLeaseRequest {
+                    create_attempt_id: format!("cat_{}", "a".repeat(32)),
+                    lease_id: "bad".into(),
+                    ..request()
+                },
+                "invalid_lease_id",
+            ),
+            (
+                CreateLeaseRequest {
+                    slug: "!!".into(),
+                    ..request()
+                },
+                "invalid_slug",
+            ),
+            (
+                CreateLeaseRequest {
+                    ssh_public_key: format!("{KEY}\ncommand=\"x\" {KEY}"),
+                    ..request()
+                },
+                "invalid_ssh_public_key",
+            ),
+            (
+                CreateLeaseRequest {
+                    ssh_public_key: String::new(),
+                    ..request()
+                },
+                "invalid_ssh_public_key",
+            ),
+            (
+                CreateLeaseRequest {
+                    exposed_ports: vec![0],
+                    ..request()
+                },
+                "invalid_exposed_ports",
+            ),
+            (
+                CreateLeaseRequest {
+                    pond: "No Spaces".into(),
+                    ..request()
+                },
+                "invalid_pond",
+            ),
         ];
         for (body, code) in cases {
-            let error = lease_record(&principal(), &body, IdSource::Body, "local", true, Timestamp(0)).unwrap_err();
+            let error = lease_record(
+                &principal(),
+                &body,
+                IdSource::Body,
+                "local",
+                true,
+                Timestamp(0),
+            )
+            .unwrap_err();
             assert_eq!(error.code, code, "{body:?}");
         }
-        let body = CreateLeaseRequest { lease_id: "cbx_000000000001".into(), ..request() };
-        let error = lease_record(&principal(), &body, IdSource::Path("cbx_000000000002"), "local", true, Timestamp(0)).unwrap_err();
+        let body = CreateLeaseRequest {
+            lease_id: "cbx_000000000001".into(),
+            ..request()
+        };
+        let error = lease_record(
+            &principal(),
+            &body,
+            IdSource::Path("cbx_000000000002"),
+            "local",
+            true,
+            Timestamp(0),
+        )
+        .unwrap_err();
         assert_eq!(error.code, "lease_id_mismatch");
     }
 

@@ -17,7 +17,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
         Path::<String>::from_request_parts(parts, state)
             .await
             .map(|Path(id)| Id(id))
-            .map_err(|_| ApiError::bad_request("invalid_path", "the path segment is not valid UTF-8"))
+            .map_err(|_| {
+                ApiError::bad_request("invalid_path", "the path segment is not valid UTF-8")
+            })
     }
 }
 
@@ -26,11 +28,16 @@ pub struct Params(pub HashMap<String, String>);
 
 impl Params {
     pub fn text(&self, name: &str) -> Option<String> {
-        self.0.get(name).map(|value| value.trim().to_string()).filter(|value| !value.is_empty())
+        self.0
+            .get(name)
+            .map(|value| value.trim().to_string())
+            .filter(|value| !value.is_empty())
     }
 
     pub fn number(&self, name: &str, default: i64) -> i64 {
-        self.text(name).and_then(|value| value.parse().ok()).unwrap_or(default)
+        self.text(name)
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(default)
     }
 
     /// `limit`, clamped to 1..=500; invalid or missing means `default`.
@@ -51,6 +58,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
         Query::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map(|Query(map)| Params(map))
-            .map_err(|_| ApiError::bad_request("invalid_query", "the query string could not be parsed"))
+            .map_err(|_| {
+                ApiError::bad_request("invalid_query", "the query string could not be parsed")
+            })
     }
 }

@@ -12,15 +12,32 @@ use crate::state::Coordinator;
 use crate::usage::{self, UsageQuery};
 
 pub async fn health() -> Json<Health> {
-    Json(Health { ok: true, service: "crabbox-coordinator".into(), ..Health::default() })
+    Json(Health {
+        ok: true,
+        service: "crabbox-coordinator".into(),
+        ..Health::default()
+    })
 }
 
 pub async fn ready(State(coordinator): State<Coordinator>) -> (StatusCode, Json<Health>) {
     match coordinator.store().ping().await {
-        Ok(()) => (StatusCode::OK, Json(Health { ok: true, ..Health::default() })),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(Health {
+                ok: true,
+                ..Health::default()
+            }),
+        ),
         Err(error) => {
             eprintln!("coordinator: readiness check failed: {error}");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(Health { ok: false, error: "dependency_unavailable".into(), ..Health::default() }))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(Health {
+                    ok: false,
+                    error: "dependency_unavailable".into(),
+                    ..Health::default()
+                }),
+            )
         }
     }
 }
@@ -35,8 +52,17 @@ pub async fn whoami(principal: Principal) -> Json<Whoami> {
     })
 }
 
-pub async fn usage(State(coordinator): State<Coordinator>, principal: Principal, params: Params) -> ApiResult<Json<UsageReport>> {
-    let query = UsageQuery { scope: params.text("scope"), owner: params.text("owner"), org: params.text("org"), month: params.text("month") };
+pub async fn usage(
+    State(coordinator): State<Coordinator>,
+    principal: Principal,
+    params: Params,
+) -> ApiResult<Json<UsageReport>> {
+    let query = UsageQuery {
+        scope: params.text("scope"),
+        owner: params.text("owner"),
+        org: params.text("org"),
+        month: params.text("month"),
+    };
     Ok(Json(usage::report(&coordinator, &principal, query).await?))
 }
 
@@ -45,5 +71,9 @@ pub async fn not_found() -> ApiError {
 }
 
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this route",
+    )
 }

@@ -27,7 +27,10 @@ pub fn router(coordinator: Coordinator) -> Router {
         .route("/v1/admin/leases", get(leases::admin_list))
         .route("/v1/runs", post(runs::create).get(runs::list))
         .route("/v1/runs/{id}", get(runs::get))
-        .route("/v1/runs/{id}/events", post(runs::append_event).get(runs::list_events))
+        .route(
+            "/v1/runs/{id}/events",
+            post(runs::append_event).get(runs::list_events),
+        )
         .route("/v1/runs/{id}/finish", post(runs::finish))
         .route("/v1/runs/{id}/logs", get(runs::logs))
         .fallback(info::not_found)

@@ -20,7 +20,14 @@ pub const SESSION: &str = "session-secret-for-tests";
 /// A signed user token for `owner` in `org`, valid for 100 days.
 pub fn user_token(owner: &str, org: &str) -> String {
     let now = crabbox_core::now_unix();
-    crabbox_coordinator::user_token::mint(&Secret::new(SESSION), owner, org, owner, now, 100 * 86_400)
+    crabbox_coordinator::user_token::mint(
+        &Secret::new(SESSION),
+        owner,
+        org,
+        owner,
+        now,
+        100 * 86_400,
+    )
 }
 
 pub fn settings() -> Settings {
@@ -61,12 +68,25 @@ pub async fn database_url(backend: &str, dir: &Path) -> String {
 async fn fresh_postgres_database(admin: &str) -> String {
     use sqlx::{Connection, Executor};
     sqlx::any::install_default_drivers();
-    let mut connection = sqlx::AnyConnection::connect(admin).await.expect("connect to postgres");
+    let mut connection = sqlx::AnyConnection::connect(admin)
+        .await
+        .expect("connect to postgres");
     let mut nonce = [0u8; 6];
     getrandom::fill(&mut nonce).unwrap();
-    let name = format!("cbx_t_{}", nonce.iter().map(|byte| format!("{byte:02x}")).collect::<String>());
-    connection.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create database");
-    let (base, query) = admin.split_once('?').map_or((admin, None), |(base, query)| (base, Some(query)));
+    let name = format!(
+        "cbx_t_{}",
+        nonce
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<String>()
+    );
+    connection
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .expect("create database");
+    let (base, query) = admin
+        .split_once('?')
+        .map_or((admin, None), |(base, query)| (base, Some(query)));
     let prefix = &base[..base.rfind('/').expect("database in the url")];
     match query {
         Some(query) => format!("{prefix}/{name}?{query}"),
@@ -90,7 +110,12 @@ pub struct Running {
 }
 
 impl Running {
-    pub async fn start(url: &str, settings: Settings, providers: Providers, clock: Arc<dyn Clock>) -> Running {
+    pub async fn start(
+        url: &str,
+        settings: Settings,
+        providers: Providers,
+        clock: Arc<dyn Clock>,
+    ) -> Running {
         let store = Store::open(url).await.expect("open store");
         let coordinator = Coordinator::new(store, settings, providers, clock);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -104,16 +129,32 @@ impl Running {
             .await
             .unwrap();
         });
-        Running { url: format!("http://{address}"), coordinator, stop: Some(stop), task: Some(task) }
+        Running {
+            url: format!("http://{address}"),
+            coordinator,
+            stop: Some(stop),
+            task: Some(task),
+        }
     }
 
     pub async fn start_default(url: &str, state: &Path) -> Running {
-        Running::start(url, settings(), local_providers(state), Arc::new(SystemClock)).await
+        Running::start(
+            url,
+            settings(),
+            local_providers(state),
+            Arc::new(SystemClock),
+        )
+        .await
     }
 
     pub fn api(&self, token: &str) -> Api {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        Api { base: self.url.clone(), token: token.to_string(), headers: Vec::new(), http: reqwest::Client::new() }
+        Api {
+            base: self.url.clone(),
+            token: token.to_string(),
+            headers: Vec::new(),
+            http: reqwest::Client::new(),
+        }
     }
 
     pub async fn stop(mut self) {
@@ -138,8 +179,11 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn as_identity(mut self, owner: &str, org: &str) -> Api {
-        self.headers = vec![("X-Crabbox-Owner".into(), owner.into()), ("X-Crabbox-Org".into(), org.into())];
+    pub fn with_identity(mut self, owner: &str, org: &str) -> Api {
+        self.headers = vec![
+            ("X-Crabbox-Owner".into(), owner.into()),
+            ("X-Crabbox-Org".into(), org.into()),
+        ];
         self
     }
 
@@ -153,16 +197,28 @@ impl Api {
             request = request.header(name, value);
         }
         if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body);
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
         }
-        let response = request.send().await.expect("request reaches the coordinator");
+        let response = request
+            .send()
+            .await
+            .expect("request reaches the coordinator");
         let status = response.status().as_u16();
         (status, response.bytes().await.unwrap_or_default().to_vec())
     }
 
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let (status, bytes) = self.raw(method, path, body.map(|body| serde_json::to_vec(&body).unwrap())).await;
-        let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        let (status, bytes) = self
+            .raw(
+                method,
+                path,
+                body.map(|body| serde_json::to_vec(&body).unwrap()),
+            )
+            .await;
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
         (status, value)
     }
 
@@ -186,16 +242,27 @@ pub fn public_key(dir: &Path) -> String {
             .unwrap();
         assert!(status.success());
     }
-    std::fs::read_to_string(key.with_extension("pub")).unwrap().trim().to_string()
+    std::fs::read_to_string(key.with_extension("pub"))
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 pub fn temp_dir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("cbx-coord-").tempdir().unwrap()
+    tempfile::Builder::new()
+        .prefix("cbx-coord-")
+        .tempdir()
+        .unwrap()
 }
 
 /// Lease directories the local provider holds under `state`.
 pub fn local_lease_dirs(state: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(state.join("local"))
-        .map(|entries| entries.filter_map(Result::ok).map(|entry| entry.path()).collect())
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .collect()
+        })
         .unwrap_or_default()
 }
