@@ -101,3 +101,115 @@ async fn lease_lifecycle_on_every_backend() {
         lease_lifecycle(backend).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotent_creates_and_cancel() {
+    let dir = temp_dir();
+    let server =
+        Running::start_default(&database_url("sqlite", dir.path()).await, dir.path()).await;
+    let alice = server.api(&user_token("alice", "acme"));
+    let key = public_key(dir.path());
+
+    // Fixed-ID ensure: the same intent replays, drift conflicts.
+    let body = json!({"sshPublicKey": key, "class": "small"});
+    let (status, first) = alice
+        .call("PUT", "/v1/leases/cbx_00000000c0de", Some(body.clone()))
+        .await;
+    assert_eq!(status, 201, "{first}");
+    let (status, again) = alice
+        .call(
+            "PUT",
+            "/v1/leases/cbx_00000000c0de",
+            Some(json!({"sshPublicKey": key, "class": "small", "keep": true})),
+        )
+        .await;
+    assert_eq!(
+        (status, &again["lease"]["id"]),
+        (200, &first["lease"]["id"]),
+        "keep does not change the intent"
+    );
+    let (status, drift) = alice
+        .call(
+            "PUT",
+            "/v1/leases/cbx_00000000c0de",
+            Some(json!({"sshPublicKey": key, "class": "large"})),
+        )
+        .await;
+    assert_eq!(
+        (status, drift["error"].as_str()),
+        (409, Some("lease_id_conflict"))
+    );
+    assert_eq!(
+        local_lease_dirs(dir.path()).len(),
+        1,
+        "replays create no second machine"
+    );
+
+    // Create attempts: a replay of the same token returns the same lease.
+    let token = format!("cat_{}", "ab".repeat(16));
+    let attempt =
+        json!({"leaseID": "cbx_00000000beef", "createAttemptID": token, "sshPublicKey": key});
+    let (status, created) = alice.post("/v1/leases", attempt.clone()).await;
+    assert_eq!(status, 201, "{created}");
+    let (status, replayed) = alice.post("/v1/leases", attempt).await;
+    assert_eq!(
+        (status, &replayed["lease"]["id"]),
+        (200, &created["lease"]["id"])
+    );
+    let (status, other) = alice
+        .post(
+            "/v1/leases",
+            json!({"leaseID": "cbx_00000000beef", "sshPublicKey": key}),
+        )
+        .await;
+    assert_eq!(
+        (status, other["error"].as_str()),
+        (409, Some("lease_id_conflict"))
+    );
+
+    // Canceling releases the attempt's lease and deletes its machine.
+    let (status, canceled) = alice
+        .post(
+            "/v1/leases/cbx_00000000beef/cancel-create",
+            json!({"createAttemptID": token}),
+        )
+        .await;
+    assert_eq!(status, 200, "{canceled}");
+    assert_eq!(canceled["canceledCreate"]["state"], "canceled");
+    assert_eq!(canceled["lease"]["state"], "released");
+    assert_eq!(local_lease_dirs(dir.path()).len(), 1);
+
+    // A cancel that arrives before its create wins: the create is refused.
+    let early = format!("cat_{}", "cd".repeat(16));
+    let (status, _) = alice
+        .post(
+            "/v1/leases/cbx_00000000f00d/cancel-create",
+            json!({"createAttemptID": early}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, refused) = alice
+        .post(
+            "/v1/leases",
+            json!({"leaseID": "cbx_00000000f00d", "createAttemptID": early, "sshPublicKey": key}),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (409, Some("create_canceled"))
+    );
+    let bob = server.api(&user_token("bob", "acme"));
+    let (status, _) = bob
+        .post(
+            "/v1/leases/cbx_00000000f00d/cancel-create",
+            json!({"createAttemptID": early}),
+        )
+        .await;
+    assert_eq!(status, 404, "another owner's attempt is invisible");
+
+    alice
+        .post("/v1/leases/cbx_00000000c0de/release", json!({}))
+        .await;
+    assert!(local_lease_dirs(dir.path()).is_empty());
+    server.stop().await;
+}

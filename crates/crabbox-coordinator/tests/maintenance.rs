@@ -27,6 +27,8 @@ struct Scripted {
     /// Acquire creates the machine and then never returns (a coordinator that
     /// dies mid-create).
     hang_after_acquire: bool,
+    /// Every release call, shared by the replicas of one test.
+    releases: Arc<AtomicUsize>,
 }
 
 #[async_trait]
@@ -53,6 +55,7 @@ impl Provider for Scripted {
         self.inner.touch(lease_id, state, idle).await
     }
     async fn release(&self, lease_id: &str) -> Result<Released, ProviderError> {
+        self.releases.fetch_add(1, Ordering::SeqCst);
         let remaining = self.failing_releases.load(Ordering::SeqCst);
         if remaining > 0 {
             self.failing_releases.store(remaining - 1, Ordering::SeqCst);
@@ -72,6 +75,15 @@ fn scripted(
     failing_releases: usize,
     hang_after_acquire: bool,
 ) -> Providers {
+    counted(state, failing_releases, hang_after_acquire, Arc::default())
+}
+
+fn counted(
+    state: &std::path::Path,
+    failing_releases: usize,
+    hang_after_acquire: bool,
+    releases: Arc<AtomicUsize>,
+) -> Providers {
     let local = local_providers(state).get("local").unwrap().clone();
     let mut providers = Providers::default();
     providers.insert(
@@ -80,6 +92,7 @@ fn scripted(
             inner: local,
             failing_releases: AtomicUsize::new(failing_releases),
             hang_after_acquire,
+            releases,
         }),
     );
     providers
@@ -247,6 +260,66 @@ async fn a_create_interrupted_by_a_crash_is_recovered_after_restart() {
             recovered,
             "{backend}: the lease is failed and its machine deleted"
         );
+        second.stop().await;
+    }
+}
+
+/// Two replicas running maintenance at the same moment delete each due machine
+/// exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_passes_on_two_replicas_delete_each_machine_once() {
+    for backend in backends() {
+        let dir = temp_dir();
+        let url = database_url(backend, dir.path()).await;
+        let clock = ManualClock::at(Timestamp::now());
+        let releases = Arc::new(AtomicUsize::new(0));
+        let first = Running::start(
+            &url,
+            settings(),
+            counted(dir.path(), 0, false, releases.clone()),
+            Arc::new(clock.clone()),
+        )
+        .await;
+        let second = Running::start(
+            &url,
+            settings(),
+            counted(dir.path(), 0, false, releases.clone()),
+            Arc::new(clock.clone()),
+        )
+        .await;
+        let alice = first.api(&user_token("alice", "acme"));
+        let key = public_key(dir.path());
+        let mut ids = Vec::new();
+        for _ in 0..4 {
+            let (status, body) = alice
+                .post(
+                    "/v1/leases",
+                    json!({"sshPublicKey": key, "idleTimeoutSeconds": 60}),
+                )
+                .await;
+            assert_eq!(status, 201, "{body}");
+            ids.push(body["lease"]["id"].as_str().unwrap().to_string());
+        }
+        clock.advance_seconds(61);
+        for _ in 0..5 {
+            tokio::join!(
+                maintenance::pass(&first.coordinator),
+                maintenance::pass(&second.coordinator)
+            );
+        }
+        settle(&first.coordinator).await;
+        settle(&second.coordinator).await;
+        for id in &ids {
+            let (_, body) = alice.get(&format!("/v1/leases/{id}")).await;
+            assert_eq!(body["lease"]["state"], "expired", "{backend} {id}");
+        }
+        assert_eq!(
+            releases.load(Ordering::SeqCst),
+            4,
+            "{backend}: one delete per machine"
+        );
+        assert!(local_lease_dirs(dir.path()).is_empty());
+        first.stop().await;
         second.stop().await;
     }
 }
