@@ -54,6 +54,15 @@ pub enum Command {
     /// Local claim files.
     #[command(subcommand)]
     Claims(ClaimsCommand),
+    /// Save a coordinator URL and token in the user config (token read from stdin).
+    Login(LoginArgs),
+    /// Remove the coordinator token from the user config (the URL stays).
+    Logout,
+    /// Who the coordinator token authenticates as.
+    Whoami(JsonArgs),
+    /// Run the coordinator.
+    #[command(subcommand)]
+    Coordinator(CoordinatorCommand),
     /// Inspect configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -272,6 +281,33 @@ pub struct ConfigShowArgs {
     pub provider: ProviderArgs,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Coordinator URL (default: the configured broker.url).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Read the token from the first line of standard input.
+    #[arg(long = "token-stdin")]
+    pub token_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CoordinatorCommand {
+    /// Serve the coordinator API until SIGINT or SIGTERM.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: String,
+    /// `sqlite://…` or `postgres://…` (default: CRABBOX_DATABASE_URL, else a
+    /// SQLite file under the state directory).
+    #[arg(long)]
+    pub database: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -5,11 +5,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crabbox_client::Client;
 use crabbox_config::{Config, FlagValue, LoadOptions, Source};
 use crabbox_core::{now_unix, ClaimStore, Paths};
+use crabbox_proto::ExitCode;
 use crabbox_providers::{Provider, ProviderSettings, SshSettings, StaticSettings};
 use crabbox_sync::Repo;
 
+use crate::brokered::BrokeredProvider;
+use crate::cancel::Cancel;
 use crate::cli::{LeaseCreateArgs, ProviderArgs};
 use crate::error::{CliError, CliResult};
 use crate::printer::Printer;
@@ -49,12 +53,22 @@ impl SelectionSource {
 /// The provider used when nothing selects one.
 pub const DEFAULT_PROVIDER: &str = "local";
 
+/// The provider a command will use, and the coordinator that brokers it (if any).
+pub struct Selected {
+    pub provider: Arc<dyn Provider>,
+    pub source: SelectionSource,
+    pub coordinator: Option<Client>,
+}
+
 pub struct App {
     pub paths: Paths,
     pub printer: Printer,
     pub claims: ClaimStore,
     pub cwd: PathBuf,
-    env: BTreeMap<String, String>,
+    /// Set by commands that handle SIGINT/SIGTERM themselves; brokered creates
+    /// listen to it to cancel on the coordinator.
+    pub cancel: Option<Cancel>,
+    pub env: BTreeMap<String, String>,
 }
 
 impl App {
@@ -65,8 +79,18 @@ impl App {
             paths,
             printer: Printer::default(),
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            cancel: None,
             env: std::env::vars().collect(),
         }
+    }
+
+    /// The file `crabbox config path` prints: `CRABBOX_CONFIG`, else the user config.
+    pub fn user_config_path(&self) -> PathBuf {
+        let options = LoadOptions::discover(self.env.clone(), None);
+        options
+            .explicit_config
+            .or(options.user_config)
+            .unwrap_or_else(|| self.paths.user_config_file())
     }
 
     /// The local run history database.
@@ -99,38 +123,84 @@ impl App {
         Ok(loaded.config)
     }
 
+    /// A client for the configured coordinator; `None` without `broker.url`.
+    /// A coordinator without a token is an error (exit 3).
+    pub fn coordinator(&self, config: &Config) -> CliResult<Option<Client>> {
+        let Some(url) = config
+            .str("broker.url")
+            .filter(|url| !url.trim().is_empty())
+        else {
+            return Ok(None);
+        };
+        let Some(token) = config
+            .str("broker.token")
+            .filter(|token| !token.trim().is_empty())
+        else {
+            return Err(CliError::new(
+                ExitCode::Provider,
+                format!("missing coordinator token for {url}"),
+            )
+            .with_hint(format!(
+                "run `crabbox login --url {url} --token-stdin`, or set CRABBOX_COORDINATOR_TOKEN"
+            )));
+        };
+        let identity = |name: &str| self.env.get(name).cloned();
+        Ok(Some(
+            Client::new(url, Some(token.to_string()))?
+                .with_identity(identity("CRABBOX_OWNER"), identity("CRABBOX_ORG")),
+        ))
+    }
+
     /// Chooses the provider: an explicit name, else config, else `local` (announced
-    /// once on stderr when `announce` is set).
-    pub fn provider(
-        &self,
-        config: &Config,
-        announce: bool,
-    ) -> CliResult<(Arc<dyn Provider>, SelectionSource)> {
-        if let Some(name) = config.str("provider") {
-            let source = config
-                .source("provider")
-                .map(SelectionSource::from_config)
-                .unwrap_or(SelectionSource::Flag);
-            return Ok((
-                crabbox_providers::create(name, &provider_settings(&self.paths, config))?,
+    /// once on stderr when `announce` is set). With a coordinator configured, a
+    /// brokerable provider goes through it; others (`ssh`) stay direct.
+    pub fn provider(&self, config: &Config, announce: bool) -> CliResult<Selected> {
+        let settings = provider_settings(&self.paths, config);
+        let (direct, source) = match config.str("provider") {
+            Some(name) => (
+                crabbox_providers::create(name, &settings)?,
+                config
+                    .source("provider")
+                    .map(SelectionSource::from_config)
+                    .unwrap_or(SelectionSource::Flag),
+            ),
+            None => (
+                crabbox_providers::create(DEFAULT_PROVIDER, &settings)?,
+                SelectionSource::CompiledDefault,
+            ),
+        };
+        let coordinator = if direct.spec().coordinator {
+            self.coordinator(config)?
+        } else {
+            None
+        };
+        if let Some(client) = coordinator {
+            if announce && source == SelectionSource::CompiledDefault {
+                self.printer.note(format!(
+                    "provider: using {DEFAULT_PROVIDER} through the coordinator at {}",
+                    client.base_url()
+                ));
+            }
+            return Ok(Selected {
+                provider: Arc::new(BrokeredProvider::new(
+                    client.clone(),
+                    direct,
+                    self.cancel.clone(),
+                )),
                 source,
-            ));
+                coordinator: Some(client),
+            });
         }
-        if let Some(url) = config.str("broker.url") {
-            return Err(CliError::usage(format!(
-                "a coordinator is configured ({url}) but this build cannot broker leases yet"
-            ))
-            .with_hint("pass --provider local, or unset CRABBOX_COORDINATOR / broker.url"));
-        }
-        if announce {
+        if announce && source == SelectionSource::CompiledDefault {
             self.printer.note(format!(
                 "provider: using {DEFAULT_PROVIDER} (nothing selects a provider and no coordinator is configured)"
             ));
         }
-        Ok((
-            crabbox_providers::create(DEFAULT_PROVIDER, &provider_settings(&self.paths, config))?,
-            SelectionSource::CompiledDefault,
-        ))
+        Ok(Selected {
+            provider: direct,
+            source,
+            coordinator: None,
+        })
     }
 
     /// Reaps expired leases of `provider` and forgets their local state. Failures

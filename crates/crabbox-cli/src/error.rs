@@ -67,9 +67,27 @@ impl From<crabbox_core::ClaimError> for CliError {
     }
 }
 
+impl From<crabbox_client::ClientError> for CliError {
+    fn from(error: crabbox_client::ClientError) -> CliError {
+        CliError {
+            code: error.exit_code(),
+            hint: error.hint(),
+            message: error.to_string(),
+        }
+    }
+}
+
 impl From<crabbox_providers::ProviderError> for CliError {
     fn from(error: crabbox_providers::ProviderError) -> CliError {
         use crabbox_providers::ProviderError;
+        // A coordinator failure keeps its own class (auth, cap, conflict, …).
+        if let Some(client) = crate::brokered::client_error(&error) {
+            return CliError {
+                code: client.exit_code(),
+                hint: client.hint(),
+                message: error.to_string(),
+            };
+        }
         let code = match &error {
             ProviderError::NotFound { .. } | ProviderError::Expired { .. } => ExitCode::Identity,
             ProviderError::Prerequisite { .. } => ExitCode::Provider,

@@ -1,6 +1,7 @@
 //! The `crabbox` binary: parse, dispatch, and turn every failure into the
 //! documented exit code.
 
+mod brokered;
 mod cancel;
 mod cli;
 mod commands;
@@ -9,12 +10,13 @@ mod error;
 mod forward_env;
 mod leases;
 mod printer;
-mod recorder;
+mod recording;
 mod timing;
+mod user_config;
 
 use clap::{CommandFactory, Parser};
 
-use cli::{ClaimsCommand, Cli, Command, ConfigCommand};
+use cli::{ClaimsCommand, Cli, Command, ConfigCommand, CoordinatorCommand};
 use context::App;
 use error::CliResult;
 
@@ -25,12 +27,24 @@ fn main() {
         std::process::exit(2);
     }
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
     let mut app = App::from_env();
-    let code = match runtime.block_on(dispatch(&mut app, cli.command)) {
+    let result = match cli.command {
+        // The coordinator needs a multi-thread runtime of its own.
+        Command::Coordinator(CoordinatorCommand::Serve(args)) => {
+            commands::coordinator::serve(&app, args)
+        }
+        command => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            let result = runtime.block_on(dispatch(&mut app, command));
+            // Background tasks (heartbeats, signal listeners) must not delay the exit.
+            runtime.shutdown_background();
+            result
+        }
+    };
+    let code = match result {
         Ok(code) => code,
         Err(error) => {
             app.printer.error_line(format!("error: {}", error.message));
@@ -40,8 +54,6 @@ fn main() {
             error.code.code()
         }
     };
-    // Background tasks (heartbeats, signal listeners) must not delay the exit.
-    runtime.shutdown_background();
     std::process::exit(code);
 }
 
@@ -61,9 +73,13 @@ async fn dispatch(app: &mut App, command: Command) -> CliResult<i32> {
         Command::Providers(args) => info::providers(app, args),
         Command::SyncPlan(args) => info::sync_plan(app, args),
         Command::Cleanup(args) => cleanup::cleanup(app, args).await,
-        Command::History(args) => history::history(app, args),
-        Command::Logs(args) => history::logs(app, args),
-        Command::Events(args) => history::events(app, args),
+        Command::History(args) => history::history(app, args).await,
+        Command::Logs(args) => history::logs(app, args).await,
+        Command::Events(args) => history::events(app, args).await,
+        Command::Login(args) => account::login(app, args).await,
+        Command::Logout => account::logout(app),
+        Command::Whoami(args) => account::whoami(app, args).await,
+        Command::Coordinator(_) => unreachable!("main runs the coordinator on its own runtime"),
         Command::Claims(ClaimsCommand::List(args)) => info::claims_list(app, args),
         Command::Config(ConfigCommand::Path) => info::config_path(app),
         Command::Config(ConfigCommand::Show(args)) => info::config_show(app, args),

@@ -196,3 +196,17 @@ fn non_git_directory_fails_sync_with_a_hint() {
     assert_eq!(output.code, 0, "{}", output.stderr);
     assert_eq!(output.stdout, "ok\n");
 }
+
+#[test]
+fn coordinator_serve_rejects_bad_flags_before_starting() {
+    let sandbox = sandbox();
+    for args in [
+        vec!["coordinator", "serve", "--listen", "not an address"],
+        vec!["coordinator", "serve", "--database", "mysql://db/crabbox"],
+    ] {
+        let output = sandbox.run(&args);
+        assert_eq!(output.code, 2, "{args:?}: {}", output.stderr);
+        let (error, _) = error_and_hint(&output);
+        assert!(error.starts_with("error: invalid "), "{error}");
+    }
+}

@@ -388,6 +388,7 @@ fn runs_are_recorded_in_the_local_history() {
         kinds,
         vec![
             "lease.created",
+            "bootstrap.waiting",
             "sync.started",
             "sync.finished",
             "command.started",
@@ -398,7 +399,7 @@ fn runs_are_recorded_in_the_local_history() {
     let after = sandbox
         .expect(0, &["events", run_id, "--after", "4", "--json"])
         .json();
-    assert_eq!(after.as_array().unwrap().len(), 2);
+    assert_eq!(after.as_array().unwrap().len(), 3);
     let missing = sandbox.run(&["logs", "run_000000000000"]);
     assert_eq!(missing.code, 4);
 }

@@ -13,6 +13,7 @@ pub use claims::{
     listing_json, listing_json_string, listing_text, Claim, ClaimError, ClaimListing, ClaimProblem,
     ClaimStore, ProblemCode,
 };
+pub use crabbox_proto::time::{self, format_rfc3339, now_unix, parse_rfc3339};
 pub use duration::{format_duration, parse_duration, DurationError};
 pub use files::write_private_atomic;
 pub use id::{is_safe_file_stem, InvalidId, LeaseId, RunId};
@@ -22,4 +23,3 @@ pub use slug::{
     allocate_slug, fnv1a32, normalize_slug, slug_for_lease, validate_requested_slug, SlugError,
     ADJECTIVES, MAX_SLUG_LEN, NOUNS,
 };
-pub use crabbox_proto::time::{self, format_rfc3339, now_unix, parse_rfc3339};

@@ -1,2 +1,24 @@
 //! Coordinator persistence: leases, create attempts, runs, run events and log
 //! chunks in tables, on SQLite (default) or PostgreSQL, behind one API.
+
+mod admission;
+mod attempts;
+mod backend;
+mod document;
+mod error;
+mod events;
+mod filter;
+mod leases;
+mod locks;
+mod migrations;
+mod record;
+mod runs;
+
+pub use crabbox_proto::wire::{Lease, LeaseState, Run, RunEvent, RunState, Timestamp};
+
+pub use admission::Admission;
+pub use backend::{Backend, Store};
+pub use error::{redact_url, Reserve, StoreError, Update};
+pub use leases::LeaseFilter;
+pub use record::{LeasePrivate, LeaseRecord};
+pub use runs::RunFilter;

@@ -26,6 +26,10 @@ async fn prepare(
         &resolved.lease,
         &repo.root.display().to_string(),
         args.reclaim,
+        resolved
+            .coordinator
+            .as_ref()
+            .map(|client| client.base_url()),
     )?;
     let lease = resolved
         .provider
@@ -38,6 +42,7 @@ async fn prepare(
         leases::Resolved {
             lease,
             provider: resolved.provider,
+            coordinator: resolved.coordinator,
         },
         target,
     ))

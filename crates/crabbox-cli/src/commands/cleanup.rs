@@ -9,12 +9,21 @@ use crate::error::{CliError, CliResult};
 
 pub async fn cleanup(app: &mut App, args: CleanupArgs) -> CliResult<i32> {
     let (_, config) = app.repo_config(provider_flags(&args.provider))?;
-    if config.str("broker.url").is_some() && config.str("provider").is_none() {
+    let brokered = config.str("broker.url").is_some()
+        && config
+            .str("provider")
+            .and_then(|name| crabbox_providers::canonical_name(name).ok())
+            .is_none_or(|name| {
+                crabbox_providers::specs()
+                    .iter()
+                    .any(|spec| spec.name == name && spec.coordinator)
+            });
+    if brokered {
         return Err(CliError::usage(
             "machine cleanup is disabled when a coordinator is configured; coordinator TTL alarms own brokered cleanup",
         ));
     }
-    let (provider, _) = app.provider(&config, false)?;
+    let provider = app.provider(&config, false)?.provider;
     let Some(reaper) = provider.reaper() else {
         return Err(CliError::usage(format!(
             "machine cleanup is not supported for provider={}",

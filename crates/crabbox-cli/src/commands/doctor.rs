@@ -71,7 +71,16 @@ fn tool_check(tool: &str) -> Check {
 pub async fn doctor(app: &mut App, args: DoctorArgs) -> CliResult<i32> {
     let (_, config) = app.repo_config(provider_flags(&args.provider))?;
     let mut checks = vec![config_check(app, &config)];
-    let (provider, source) = app.provider(&config, false)?;
+    if let Some(check) = broker_check(app, &config).await {
+        let failed = check.status == "failed";
+        checks.push(check);
+        if failed {
+            // Without a usable coordinator the provider cannot be selected either.
+            return Ok(report(app, &checks, "-", args.json));
+        }
+    }
+    let selected = app.provider(&config, false)?;
+    let (provider, source) = (selected.provider, selected.source);
     checks.push(Check::new(
         "ok",
         "provider-selection",
@@ -99,13 +108,49 @@ pub async fn doctor(app: &mut App, args: DoctorArgs) -> CliResult<i32> {
             });
         }
     }
+    Ok(report(app, &checks, provider.spec().name, args.json))
+}
+
+/// `broker`: who the configured coordinator says we are (read-only).
+async fn broker_check(app: &App, config: &crabbox_config::Config) -> Option<Check> {
+    let url = config.str("broker.url")?;
+    let client = match app.coordinator(config) {
+        Ok(client) => client?,
+        Err(error) => {
+            return Some(Check {
+                hint: error.hint,
+                ..Check::new("failed", "broker", format!("url={url} {}", error.message))
+            })
+        }
+    };
+    Some(match client.whoami().await {
+        Ok(whoami) => Check::new(
+            "ok",
+            "broker",
+            format!(
+                "url={} owner={} auth={} admin={}",
+                client.base_url(),
+                whoami.owner,
+                whoami.auth,
+                whoami.admin
+            ),
+        ),
+        Err(error) => Check {
+            hint: error.hint(),
+            ..Check::new("failed", "broker", format!("url={url} {error}"))
+        },
+    })
+}
+
+/// Prints the checks; the exit code is 1 when any failed or is missing.
+fn report(app: &App, checks: &[Check], provider: &str, json: bool) -> i32 {
     let ok = checks
         .iter()
         .all(|check| !matches!(check.status, "failed" | "missing"));
-    if args.json {
+    if json {
         app.printer.json(&json!({
             "ok": ok,
-            "provider": provider.spec().name,
+            "provider": provider,
             "checks": checks.iter().map(|check| json!({
                 "status": check.status,
                 "check": check.check,
@@ -114,7 +159,7 @@ pub async fn doctor(app: &mut App, args: DoctorArgs) -> CliResult<i32> {
             })).collect::<Vec<_>>(),
         }));
     } else {
-        for check in &checks {
+        for check in checks {
             let hint = check
                 .hint
                 .as_ref()
@@ -126,5 +171,9 @@ pub async fn doctor(app: &mut App, args: DoctorArgs) -> CliResult<i32> {
             ));
         }
     }
-    Ok(if ok { 0 } else { 1 })
+    if ok {
+        0
+    } else {
+        1
+    }
 }

@@ -1,7 +1,9 @@
 //! One module per command group; each exposes `async fn <command>(app, args)`.
 
 pub mod access;
+pub mod account;
 pub mod cleanup;
+pub mod coordinator;
 pub mod doctor;
 pub mod history;
 pub mod info;

@@ -204,15 +204,39 @@ fn server_json(lease: &Lease) -> serde_json::Value {
 
 pub async fn list(app: &mut App, args: ListArgs) -> CliResult<i32> {
     let config = app.config(None, provider_flags(&args.provider))?;
-    let (provider, _) = app.provider(&config, false)?;
-    app.reap_expired(provider.as_ref());
-    let leases = provider.list().await?;
-    if args.json {
-        app.printer.json(&serde_json::Value::Array(
-            leases.iter().map(server_json).collect(),
-        ));
-        return Ok(0);
-    }
+    let selected = app.provider(&config, false)?;
+    let provider = selected.provider;
+    let leases = match &selected.coordinator {
+        Some(client) => {
+            // The coordinator's own records: it owns these leases' state.
+            let filter = crabbox_client::LeaseFilter {
+                provider: Some(provider.spec().name.to_string()),
+                ..Default::default()
+            };
+            let mut records = client.list_leases(&filter).await?;
+            records.retain(|record| record.state.is_live());
+            if args.json {
+                app.printer
+                    .json(&serde_json::to_value(&records).expect("leases serialize"));
+                return Ok(0);
+            }
+            records
+                .iter()
+                .map(crate::brokered::lease_from_wire)
+                .collect()
+        }
+        None => {
+            app.reap_expired(provider.as_ref());
+            let leases = provider.list().await?;
+            if args.json {
+                app.printer.json(&serde_json::Value::Array(
+                    leases.iter().map(server_json).collect(),
+                ));
+                return Ok(0);
+            }
+            leases
+        }
+    };
     if leases.is_empty() {
         app.printer
             .note(format!("no leases (provider {})", provider.spec().name));

@@ -17,6 +17,7 @@ pub async fn stop(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
         Ok(resolved) => resolved,
         Err(error) if error.code == ExitCode::Identity && LeaseId::parse(&value).is_some() => {
             // A canonical ID that no longer exists anywhere: the goal is reached.
+            app.forget(&value);
             app.printer
                 .note(format!("lease {value} is already gone; nothing to stop"));
             return Ok(0);
@@ -24,7 +25,12 @@ pub async fn stop(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
         Err(error) => return Err(error),
     };
     let lease = resolved.lease;
-    match leases::release(app, resolved.provider.as_ref(), &lease).await? {
+    let released = leases::release(app, resolved.provider.as_ref(), &lease).await?;
+    match released {
+        Released::Deleted if resolved.coordinator.is_some() => app.printer.note(format!(
+            "released lease={} server={} slug={} via coordinator",
+            lease.id, lease.server_id, lease.slug
+        )),
         Released::Deleted => app.printer.note(format!(
             "deleted lease={} server={} name={} slug={}",
             lease.id, lease.server_id, lease.name, lease.slug
@@ -60,7 +66,8 @@ pub async fn heartbeat(app: &mut App, args: HeartbeatArgs) -> CliResult<i32> {
         .transpose()?;
     let config = app.config(None, provider_flags(&args.lease.provider))?;
     let resolved = leases::resolve(app, &config, &value).await?;
-    if app.claims.load(&resolved.lease.id)?.is_none() {
+    // The coordinator checks ownership of brokered leases itself.
+    if resolved.coordinator.is_none() && app.claims.load(&resolved.lease.id)?.is_none() {
         return Err(CliError::new(
             ExitCode::Identity,
             format!(

@@ -4,9 +4,10 @@ use std::time::{Duration, Instant};
 
 use crabbox_core::format_duration;
 
+use crate::cancel::Cancel;
 use crate::cli::WarmupArgs;
 use crate::context::{create_flags, App};
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::leases::{self, LeaseSettings};
 use crate::timing::{ms, Timing};
 
@@ -14,25 +15,47 @@ pub async fn warmup(app: &mut App, args: WarmupArgs) -> CliResult<i32> {
     let started = Instant::now();
     app.printer.quiet = args.timing_json;
     let (repo, config) = app.repo_config(create_flags(&args.create))?;
-    let (provider, _) = app.provider(&config, true)?;
+    let cancel = Cancel::install();
+    app.cancel = Some(cancel.clone());
+    let selected = app.provider(&config, true)?;
+    let provider = selected.provider;
+    let coordinator = selected
+        .coordinator
+        .as_ref()
+        .map(|client| client.base_url().to_string());
     app.reap_expired(provider.as_ref());
     let settings = LeaseSettings {
         keep: args.keep.unwrap_or(true),
         slug: args.create.slug.clone(),
     };
-    let lease = leases::acquire(app, &config, &provider, &settings).await?;
+    let lease = match leases::acquire(app, &config, &provider, &settings).await {
+        Ok(lease) => lease,
+        Err(error) => return interrupted_or(&cancel, error),
+    };
     let mut timing = Timing::new(String::new());
     timing.lease(&lease, started.elapsed());
     let ready = async {
-        leases::claim(app, &lease, &repo.root.display().to_string(), args.reclaim)?;
-        leases::connect(app, provider.as_ref(), &lease).await
+        if let Some(code) = cancel.reason() {
+            return Err(interrupted(code));
+        }
+        leases::claim(
+            app,
+            &lease,
+            &repo.root.display().to_string(),
+            args.reclaim,
+            coordinator.as_deref(),
+        )?;
+        tokio::select! {
+            result = leases::connect(app, provider.as_ref(), &lease) => result,
+            code = cancel.cancelled() => Err(interrupted(code)),
+        }
     };
     let connection = match ready.await {
         Ok(connection) => connection,
         Err(error) => {
             // Never leave a half-made lease behind.
             let _ = leases::release(app, provider.as_ref(), &lease).await;
-            return Err(error);
+            return interrupted_or(&cancel, error);
         }
     };
     app.printer.out(leases::leased_line(&lease));
@@ -58,4 +81,23 @@ pub async fn warmup(app: &mut App, args: WarmupArgs) -> CliResult<i32> {
             .error_line(timing.to_json("succeeded").to_string());
     }
     Ok(0)
+}
+
+fn interrupted(code: crabbox_proto::ExitCode) -> CliError {
+    CliError::new(code, "interrupted; no lease was kept")
+}
+
+/// After a signal, the failure it caused is reported as the interruption.
+fn interrupted_or(cancel: &Cancel, error: CliError) -> CliResult<i32> {
+    match cancel.reason() {
+        Some(code) => {
+            let message = if error.code == code {
+                error.message
+            } else {
+                format!("interrupted: {}", error.message)
+            };
+            Err(CliError::new(code, message))
+        }
+        None => Err(error),
+    }
 }

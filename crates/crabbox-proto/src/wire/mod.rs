@@ -10,8 +10,8 @@ mod timestamp;
 pub use account::{ErrorBody, Health, Whoami};
 pub use account::{Usage, UsageGroup, UsageLimits, UsageReport};
 pub use lease::{
-    CancelCreateRequest, CreateLeaseRequest, HeartbeatRequest, Lease, LeaseEnvelope,
-    LeaseState, LeasesEnvelope, RegistrationRequest, ReleaseRequest,
+    CancelCreateRequest, CreateLeaseRequest, HeartbeatRequest, Lease, LeaseEnvelope, LeaseState,
+    LeasesEnvelope, RegistrationRequest, ReleaseRequest,
 };
 pub use run::{
     AppendEventRequest, CreateRunRequest, EventEnvelope, EventsEnvelope, FinishRunRequest,

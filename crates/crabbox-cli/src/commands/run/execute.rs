@@ -55,6 +55,12 @@ impl Session<'_> {
 
     pub(super) async fn execute(&mut self) -> Outcome {
         let phase = Instant::now();
+        self.recorder.event(
+            "bootstrap.waiting",
+            "bootstrap",
+            format!("waiting for ssh on {}", self.lease.host),
+            json!({}),
+        );
         let connection = tokio::select! {
             result = leases::connect(self.app, self.provider.as_ref(), &self.lease) => match result {
                 Ok(connection) => connection,
@@ -289,9 +295,11 @@ impl Session<'_> {
             json!({ "command": self.args.command }),
         );
         let phase = Instant::now();
+        let previews = self.recorder.previews();
         let mut sink = RunSink {
             scanner: TrailerScanner::new(&nonce),
             log: &mut self.recorder.log,
+            previews,
         };
         let cancel = self.cancel.clone();
         let streamed = connection

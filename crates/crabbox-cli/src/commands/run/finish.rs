@@ -48,12 +48,22 @@ impl Session<'_> {
         if let Some(code) = exit {
             self.print_summary(code);
         }
-        if let Outcome::Failed(error) = &outcome {
+        let recorded_exit = match &outcome {
+            Outcome::Exited(code) => *code,
+            Outcome::Interrupted(code) => code.code(),
+            Outcome::Failed(error) => error.code.code(),
+        };
+        let failure = match &outcome {
+            Outcome::Failed(error) => Some(error.message.clone()),
+            Outcome::Interrupted(code) => Some(format!("interrupted (exit {})", code.code())),
+            Outcome::Exited(_) => None,
+        };
+        if let Some(message) = failure {
             self.recorder.event(
                 "run.failed",
                 "",
-                error.message.clone(),
-                json!({ "exitCode": error.code.code() }),
+                message,
+                json!({ "exitCode": recorded_exit }),
             );
         }
         let mut cleanup_error = None;
@@ -88,7 +98,7 @@ impl Session<'_> {
         } else if kept_on_failure {
             print_kept(self.app, &self.lease);
         }
-        self.recorder.finish(&Finish {
+        let finish = Finish {
             state: outcome_status(&outcome).to_string(),
             exit_code: exit,
             sync_ms: self.timing.sync_ms,
@@ -97,7 +107,8 @@ impl Session<'_> {
             sync_skipped: self.timing.sync_skipped,
             files_sent: self.timing.files_sent,
             bytes_sent: self.timing.bytes_sent,
-        });
+        };
+        self.recorder.finish(&finish, recorded_exit).await;
         if self.args.timing_json {
             self.timing.stop_command = leases::stop_command(&self.lease);
             app.printer

@@ -8,8 +8,10 @@ mod sync_options;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crabbox_client::Client;
 use crabbox_core::RunId;
-use crabbox_history::NewRun;
+use crabbox_history::{Finish, NewRun};
+use crabbox_proto::wire::CreateRunRequest;
 use crabbox_proto::ExitCode;
 use crabbox_providers::{Lease, Provider};
 use serde_json::json;
@@ -19,7 +21,7 @@ use crate::cli::RunArgs;
 use crate::context::{create_flags, App};
 use crate::error::{CliError, CliResult};
 use crate::leases::{self, LeaseSettings};
-use crate::recorder::Recorder;
+use crate::recording::{Recorder, RemoteRun};
 use crate::timing::Timing;
 
 pub use sync_options::sync_options;
@@ -119,34 +121,66 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
         Some(crabbox_sync::prepare(&repo.root, &sync_options, None)?)
     };
     let cancel = Cancel::install();
-    let run_id = RunId::generate();
-    let timing = Timing::new(run_id.to_string());
+    app.cancel = Some(cancel.clone());
+    let class = config.str("class").unwrap_or_default().to_string();
 
-    let (lease, provider, acquired) = match &args.id {
+    let (lease, provider, coordinator, recorder, acquired) = match &args.id {
         Some(value) => {
             let resolved = leases::resolve(app, &config, value).await?;
-            (resolved.lease, resolved.provider, false)
+            let request = run_request(
+                &args,
+                &class,
+                &resolved.lease.provider,
+                Some(&resolved.lease),
+            );
+            let recorder = open_recorder(app, resolved.coordinator.as_ref(), &request).await;
+            (
+                resolved.lease,
+                resolved.provider,
+                resolved.coordinator,
+                recorder,
+                false,
+            )
         }
         None => {
-            let (provider, _) = app.provider(&config, true)?;
-            app.reap_expired(provider.as_ref());
+            let selected = app.provider(&config, true)?;
+            let name = selected.provider.spec().name;
+            let request = run_request(&args, &class, name, None);
+            let mut recorder = open_recorder(app, selected.coordinator.as_ref(), &request).await;
+            recorder.event(
+                "leasing.started",
+                "leasing",
+                format!("provider={name} class={class}"),
+                json!({ "provider": name, "class": class }),
+            );
+            app.reap_expired(selected.provider.as_ref());
             let settings = LeaseSettings {
                 keep: args.keep.unwrap_or(false),
                 slug: args.create.slug.clone(),
             };
-            let lease = leases::acquire(app, &config, &provider, &settings).await?;
-            app.printer.note(leases::leased_line(&lease));
-            (lease, provider, true)
+            match leases::acquire(app, &config, &selected.provider, &settings).await {
+                Ok(lease) => {
+                    app.printer.note(leases::leased_line(&lease));
+                    (
+                        lease,
+                        selected.provider,
+                        selected.coordinator,
+                        recorder,
+                        true,
+                    )
+                }
+                Err(error) => return failed_before_lease(&mut recorder, &cancel, error).await,
+            }
         }
     };
-    let recorder = Recorder::open(&app.history_path(), run_id.as_str(), app.printer);
+    let run_id = recorder.run_id().to_string();
     recorder.start(NewRun {
-        id: run_id.to_string(),
+        id: run_id.clone(),
         lease_id: lease.id.clone(),
         slug: lease.slug.clone(),
         provider: lease.provider.clone(),
         target: "linux".into(),
-        class: config.str("class").unwrap_or_default().to_string(),
+        class: class.clone(),
         server_type: lease.server_type.clone(),
         command: args.command.clone(),
         label: String::new(),
@@ -159,8 +193,18 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
         },
         "leasing",
         format!("lease={} slug={}", lease.id, lease.slug),
-        json!({ "leaseID": lease.id, "slug": lease.slug }),
+        json!({
+            "leaseID": lease.id,
+            "slug": lease.slug,
+            "provider": lease.provider,
+            "class": class,
+            "serverType": lease.server_type,
+        }),
     );
+    let timing = Timing::new(run_id);
+    let coordinator_url = coordinator
+        .as_ref()
+        .map(|client| client.base_url().to_string());
     let mut session = Session {
         app,
         args: &args,
@@ -179,7 +223,14 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
     };
     session.timing.lease(&session.lease, started.elapsed());
     let repo_root = session.repo.root.display().to_string();
-    let outcome = match leases::claim(app, &session.lease, &repo_root, args.reclaim) {
+    let claimed = leases::claim(
+        app,
+        &session.lease,
+        &repo_root,
+        args.reclaim,
+        coordinator_url.as_deref(),
+    );
+    let outcome = match claimed {
         Ok(_) => session.execute().await,
         Err(error) => Outcome::Failed(error),
     };
@@ -188,6 +239,68 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
         (outcome, _) => outcome,
     };
     session.finish(stop_after, outcome, started).await
+}
+
+/// The coordinator's run record: lease fields known so far and the command.
+fn run_request(
+    args: &RunArgs,
+    class: &str,
+    provider: &str,
+    lease: Option<&Lease>,
+) -> CreateRunRequest {
+    CreateRunRequest {
+        lease_id: lease.map(|lease| lease.id.clone()).unwrap_or_default(),
+        provider: provider.to_string(),
+        target: "linux".into(),
+        class: class.to_string(),
+        server_type: lease
+            .map(|lease| lease.server_type.clone())
+            .unwrap_or_default(),
+        command: args.command.clone(),
+        ..CreateRunRequest::default()
+    }
+}
+
+/// Local history always; the coordinator's record too when it brokers the lease.
+/// The coordinator mints the run ID when it records.
+async fn open_recorder(
+    app: &App,
+    coordinator: Option<&Client>,
+    request: &CreateRunRequest,
+) -> Recorder {
+    let remote = match coordinator {
+        Some(client) => RemoteRun::start(client, request, app.printer).await,
+        None => None,
+    };
+    let run_id = remote
+        .as_ref()
+        .map(|remote| remote.id.clone())
+        .unwrap_or_else(|| RunId::generate().to_string());
+    Recorder::open(&app.history_path(), &run_id, app.printer, remote)
+}
+
+/// Leasing failed (or was interrupted): record it and report the failure.
+async fn failed_before_lease(
+    recorder: &mut Recorder,
+    cancel: &Cancel,
+    error: CliError,
+) -> CliResult<i32> {
+    let error = match cancel.reason() {
+        Some(code) => CliError::new(code, format!("interrupted: {}", error.message)),
+        None => error,
+    };
+    recorder.event(
+        "run.failed",
+        "",
+        error.message.clone(),
+        json!({ "exitCode": error.code.code() }),
+    );
+    let finish = Finish {
+        state: "failed".into(),
+        ..Finish::default()
+    };
+    recorder.finish(&finish, error.code.code()).await;
+    Err(error)
 }
 
 fn validate(args: &RunArgs) -> CliResult<()> {

@@ -1,15 +1,17 @@
-//! Where a run's remote output goes: the terminal and the history log, with the
-//! resync marker cut out of stderr on the way.
+//! Where a run's remote output goes: the terminal, the history log and (brokered)
+//! the coordinator's previews, with the resync marker cut out of stderr on the way.
 
 use crabbox_history::OutputLog;
 use crabbox_ssh::{OutputSink, Stream};
 use crabbox_sync::TrailerScanner;
 
 use crate::printer::TerminalSink;
+use crate::recording::PreviewSender;
 
 pub struct RunSink<'a> {
     pub scanner: TrailerScanner,
     pub log: &'a mut OutputLog,
+    pub previews: Option<PreviewSender>,
 }
 
 impl RunSink<'_> {
@@ -19,6 +21,9 @@ impl RunSink<'_> {
         }
         self.log.push(bytes);
         TerminalSink.output(stream, bytes);
+        if let Some(previews) = &mut self.previews {
+            previews.send(stream, bytes);
+        }
     }
 
     /// Flushes held-back stderr; true when the session refused to run (the runner's

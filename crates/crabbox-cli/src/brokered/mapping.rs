@@ -1,0 +1,164 @@
+//! Translating between the coordinator's wire records and the provider-neutral
+//! lease, and coordinator failures into provider errors.
+
+use crabbox_client::{ClientError, ErrorClass};
+use crabbox_proto::{wire, Timestamp};
+use crabbox_providers::{Lease, LeaseState, ProviderError};
+
+/// `provisioning` → leased, `active` → ready, `released` → released,
+/// `expired`/`failed` → expired.
+pub fn state_from_wire(state: wire::LeaseState) -> LeaseState {
+    match state {
+        wire::LeaseState::Provisioning => LeaseState::Leased,
+        wire::LeaseState::Active => LeaseState::Ready,
+        wire::LeaseState::Released => LeaseState::Released,
+        wire::LeaseState::Expired | wire::LeaseState::Failed => LeaseState::Expired,
+    }
+}
+
+fn seconds(timestamp: Timestamp) -> i64 {
+    timestamp.millis().div_euclid(1000)
+}
+
+/// The provider-neutral view of a coordinator lease. The coordinator's host key
+/// becomes the pinned host key.
+pub fn lease_from_wire(record: &wire::Lease) -> Lease {
+    let server_id = if record.server_id.is_empty() {
+        record.cloud_id.clone()
+    } else {
+        record.server_id.clone()
+    };
+    Lease {
+        id: record.id.clone(),
+        slug: record.slug.clone(),
+        provider: record.provider.clone(),
+        state: state_from_wire(record.state),
+        server_id,
+        name: record.server_name.clone(),
+        server_type: record.server_type.clone(),
+        host: record.host.clone(),
+        user: record.ssh_user.clone(),
+        port: record.ssh_port.trim().parse().unwrap_or(22),
+        fallback_ports: record
+            .ssh_fallback_ports
+            .iter()
+            .filter_map(|port| port.trim().parse().ok())
+            .collect(),
+        work_root: record.work_root.clone(),
+        host_key: Some(record.ssh_host_key.trim().to_string()).filter(|key| !key.is_empty()),
+        ssh_key: None,
+        created_at: seconds(record.created_at),
+        last_touched_at: seconds(record.last_touched_at),
+        idle_timeout_secs: record.idle_timeout_seconds,
+        ttl_secs: record.ttl_seconds,
+        keep: record.keep,
+        pond: record.pond.clone(),
+        labels: record.labels.clone(),
+    }
+}
+
+/// The error for a lease the coordinator reports ended: proof that it is gone.
+pub fn ended(record: &wire::Lease) -> ProviderError {
+    match record.state {
+        wire::LeaseState::Expired => ProviderError::Expired {
+            lease: record.id.clone(),
+        },
+        state => ProviderError::NotFound {
+            lease: record.id.clone(),
+            provider: record.provider.clone(),
+            hint: Some(format!(
+                "the coordinator reports it {}; start a new lease with `crabbox warmup`",
+                state.as_str()
+            )),
+        },
+    }
+}
+
+/// Carries the coordinator's failure inside a provider error so the CLI can map
+/// it to the exact exit code (see `error.rs`). A 409 saying the lease ended
+/// becomes `Expired`.
+pub fn provider_error(error: ClientError, lease_id: &str) -> ProviderError {
+    if error.class() == ErrorClass::Conflict
+        && matches!(error.code(), Some("lease_expired" | "lease_ended"))
+    {
+        return ProviderError::Expired {
+            lease: lease_id.to_string(),
+        };
+    }
+    let context = if lease_id.is_empty() {
+        "coordinator".to_string()
+    } else {
+        format!("lease {lease_id}")
+    };
+    ProviderError::io(context, std::io::Error::other(error))
+}
+
+/// The coordinator failure inside a provider error made by `provider_error`.
+pub fn client_error(error: &ProviderError) -> Option<&ClientError> {
+    match error {
+        ProviderError::Io { source, .. } => source.get_ref()?.downcast_ref::<ClientError>(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_leases_map_to_provider_leases() {
+        let record = wire::Lease {
+            id: "cbx_0123456789ab".into(),
+            slug: "swift-crab".into(),
+            provider: "local".into(),
+            state: wire::LeaseState::Active,
+            cloud_id: "4242".into(),
+            host: "127.0.0.1".into(),
+            ssh_user: "crab".into(),
+            ssh_port: "2200".into(),
+            ssh_fallback_ports: vec!["22".into(), "bad".into()],
+            ssh_host_key: "ssh-ed25519 AAAA".into(),
+            ttl_seconds: 5400,
+            idle_timeout_seconds: 1800,
+            created_at: Timestamp(1_000_000),
+            last_touched_at: Timestamp(1_500_999),
+            ..wire::Lease::default()
+        };
+        let lease = lease_from_wire(&record);
+        assert_eq!(lease.state, LeaseState::Ready);
+        assert_eq!(lease.server_id, "4242");
+        assert_eq!((lease.port, lease.fallback_ports.clone()), (2200, vec![22]));
+        assert_eq!(lease.host_key.as_deref(), Some("ssh-ed25519 AAAA"));
+        assert_eq!((lease.created_at, lease.last_touched_at), (1000, 1500));
+        assert_eq!(lease.expires_at(), 1500 + 1800);
+        for (state, expected) in [
+            (wire::LeaseState::Provisioning, LeaseState::Leased),
+            (wire::LeaseState::Released, LeaseState::Released),
+            (wire::LeaseState::Expired, LeaseState::Expired),
+            (wire::LeaseState::Failed, LeaseState::Expired),
+        ] {
+            assert_eq!(state_from_wire(state), expected);
+        }
+    }
+
+    #[test]
+    fn coordinator_failures_survive_the_provider_error() {
+        let error = ClientError::Api {
+            status: 429,
+            code: "cost_limit_exceeded".into(),
+            message: "active lease limit exceeded: 2/1".into(),
+        };
+        let wrapped = provider_error(error, "cbx_0123456789ab");
+        assert_eq!(client_error(&wrapped).unwrap().exit_code().code(), 3);
+        assert!(wrapped.to_string().contains("2/1"), "{wrapped}");
+        let ended = ClientError::Api {
+            status: 409,
+            code: "lease_expired".into(),
+            message: String::new(),
+        };
+        assert!(matches!(
+            provider_error(ended, "cbx_0123456789ab"),
+            ProviderError::Expired { .. }
+        ));
+    }
+}

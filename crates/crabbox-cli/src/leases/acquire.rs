@@ -1,0 +1,148 @@
+//! Creating a lease, binding it to this checkout, and releasing it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crabbox_config::Config;
+use crabbox_core::{allocate_slug, ensure_private_dir, now_unix, Claim, LeaseId};
+use crabbox_proto::ExitCode;
+use crabbox_providers::{AcquireRequest, Lease, Provider, Released};
+use crabbox_ssh::Connection;
+
+use crate::brokered::CLAIM_COORDINATOR_KEY;
+use crate::context::App;
+use crate::error::{CliError, CliResult};
+
+use super::target;
+
+/// Lifetime settings for a new lease.
+pub struct LeaseSettings {
+    pub keep: bool,
+    pub slug: Option<String>,
+}
+
+fn seconds(config: &Config, key: &str, fallback: u64) -> i64 {
+    config
+        .duration(key)
+        .unwrap_or(Duration::from_secs(fallback))
+        .as_secs() as i64
+}
+
+/// Creates a lease: ID, slug, per-lease key, provider call. On failure nothing is
+/// left behind.
+pub async fn acquire(
+    app: &App,
+    config: &Config,
+    provider: &Arc<dyn Provider>,
+    settings: &LeaseSettings,
+) -> CliResult<Lease> {
+    let ttl = seconds(config, "ttl", 90 * 60);
+    let idle = seconds(config, "idleTimeout", 30 * 60);
+    if ttl <= 0 || idle <= 0 {
+        return Err(CliError::usage(
+            "ttl and idle timeout must be greater than zero",
+        ));
+    }
+    let lease_id = LeaseId::generate();
+    let mut taken: Vec<String> = app
+        .claims
+        .all()
+        .into_iter()
+        .map(|claim| claim.slug)
+        .collect();
+    taken.extend(provider.list().await?.into_iter().map(|lease| lease.slug));
+    let slug = allocate_slug(lease_id.as_str(), settings.slug.as_deref(), |candidate| {
+        taken.iter().any(|slug| slug == candidate)
+    })?;
+    let mut request = AcquireRequest {
+        lease_id: lease_id.to_string(),
+        slug,
+        public_key: String::new(),
+        ttl_secs: ttl,
+        idle_timeout_secs: idle,
+        keep: settings.keep,
+        class: config.str("class").unwrap_or("beast").to_string(),
+        profile: config.str("profile").unwrap_or("default").to_string(),
+        pond: String::new(),
+    };
+    if !provider.uses_lease_keys() {
+        return Ok(provider.acquire(&request).await?);
+    }
+    let key_dir = app.paths.lease_key_dir(lease_id.as_str());
+    let result = async {
+        ensure_private_dir(&key_dir).map_err(|error| {
+            CliError::new(
+                ExitCode::Failure,
+                format!("cannot create {}: {error}", key_dir.display()),
+            )
+        })?;
+        let key = crabbox_ssh::ensure_key(&key_dir, &format!("crabbox {lease_id}"))?;
+        request.public_key = key.public_key_text().map_err(|error| {
+            CliError::new(
+                ExitCode::Failure,
+                format!("cannot read the lease key: {error}"),
+            )
+        })?;
+        Ok::<Lease, CliError>(provider.acquire(&request).await?)
+    }
+    .await;
+    match result {
+        Ok(lease) if lease.id != lease_id.as_str() => {
+            // The coordinator chose another ID: the key follows the lease.
+            let final_dir = app.paths.lease_key_dir(&lease.id);
+            if let Err(error) = std::fs::rename(&key_dir, &final_dir) {
+                app.printer.warn(format!(
+                    "could not move the lease key to {}: {error}",
+                    final_dir.display()
+                ));
+            }
+            Ok(lease)
+        }
+        Ok(lease) => Ok(lease),
+        Err(error) => {
+            app.forget(lease_id.as_str());
+            Err(error)
+        }
+    }
+}
+
+/// Binds the lease to this checkout (or refreshes the binding). A brokered lease's
+/// claim records its coordinator, so later commands route through it.
+pub fn claim(
+    app: &App,
+    lease: &Lease,
+    repo_root: &str,
+    reclaim: bool,
+    coordinator: Option<&str>,
+) -> CliResult<Claim> {
+    let mut template = Claim::new(lease.id.clone(), lease.provider.clone());
+    if let Some(url) = coordinator {
+        template
+            .extra
+            .insert(CLAIM_COORDINATOR_KEY.to_string(), url.into());
+    }
+    template.slug = lease.slug.clone();
+    template.ssh_host = lease.host.clone();
+    template.ssh_port = lease.port.to_string();
+    template.idle_timeout_seconds = lease.idle_timeout_secs;
+    template.target_os = "linux".into();
+    template.pond = lease.pond.clone();
+    template.cloud_id = lease.server_id.clone();
+    Ok(app
+        .claims
+        .claim_for_repo(&lease.id, template, repo_root, reclaim, now_unix())?)
+}
+
+/// Releases a lease and forgets its local state.
+pub async fn release(app: &App, provider: &dyn Provider, lease: &Lease) -> CliResult<Released> {
+    if let Ok(target) = target(app, lease) {
+        for port in target.candidate_ports() {
+            if let Ok(connection) = Connection::new(target.clone(), port) {
+                connection.close().await;
+            }
+        }
+    }
+    let released = provider.release(&lease.id).await?;
+    app.forget(&lease.id);
+    Ok(released)
+}

@@ -1,0 +1,97 @@
+//! `login`, `logout` and `whoami` against a real coordinator.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::{sandbox, Coordinator, OWNER};
+
+#[test]
+fn login_verifies_saves_privately_and_logout_keeps_the_url() {
+    let mut sandbox = sandbox();
+    let coordinator = Coordinator::start(&sandbox);
+    let config = sandbox.home().join(".config/crabbox/config.yaml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, "class: fast\n").unwrap();
+
+    let unconfigured = sandbox.run(&["whoami"]);
+    assert_eq!(unconfigured.code, 2, "{}", unconfigured.stderr);
+    assert!(unconfigured
+        .stderr
+        .contains("requires a configured coordinator"));
+
+    let no_stdin = sandbox.run(&["login", "--url", &coordinator.url]);
+    assert_eq!(no_stdin.code, 2, "{}", no_stdin.stderr);
+
+    let wrong = sandbox.run_with_input(
+        &["login", "--url", &coordinator.url, "--token-stdin"],
+        "wrong-token\n",
+    );
+    assert_eq!(wrong.code, 3, "{}", wrong.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        "class: fast\n",
+        "a rejected token is not saved"
+    );
+
+    let url = format!("{}/", coordinator.url);
+    let login = sandbox.run_with_input(
+        &["login", "--url", &url, "--token-stdin"],
+        &format!("{}\n", coordinator.token),
+    );
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    assert!(
+        login.stderr.contains(&format!("owner={OWNER}")),
+        "{}",
+        login.stderr
+    );
+    assert!(!login.stderr.contains(&coordinator.token));
+    assert!(!login.stdout.contains(&coordinator.token));
+    let saved = std::fs::read_to_string(&config).unwrap();
+    assert!(saved.contains("class: fast"), "{saved}");
+    assert!(
+        saved.contains(&format!("url: {}", coordinator.url)),
+        "{saved}"
+    );
+    assert!(saved.contains(&coordinator.token), "{saved}");
+    let mode = std::fs::metadata(&config).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let path = sandbox.expect(0, &["config", "path"]);
+    assert_eq!(path.stdout.trim(), config.display().to_string());
+
+    let whoami = sandbox.expect(0, &["whoami"]);
+    assert_eq!(
+        whoami.stdout.trim(),
+        format!(
+            "owner={OWNER} org=- auth=bearer admin=false coordinator={}",
+            coordinator.url
+        )
+    );
+    let json = sandbox.expect(0, &["whoami", "--json"]).json();
+    assert_eq!(json["owner"], OWNER);
+    assert_eq!(json["admin"], false);
+    assert_eq!(json["coordinator"], coordinator.url.as_str());
+    let shown = sandbox.expect(0, &["config", "show"]);
+    assert!(
+        !shown.stdout.contains(&coordinator.token),
+        "{}",
+        shown.stdout
+    );
+
+    sandbox.expect(0, &["logout"]);
+    let saved = std::fs::read_to_string(&config).unwrap();
+    assert!(!saved.contains(&coordinator.token), "{saved}");
+    assert!(saved.contains(&coordinator.url), "{saved}");
+    let after = sandbox.run(&["whoami"]);
+    assert_eq!(after.code, 3, "{}", after.stderr);
+    assert!(
+        after.stderr.contains("crabbox login --url"),
+        "{}",
+        after.stderr
+    );
+
+    // The environment still works without any saved token.
+    coordinator.configure(&mut sandbox);
+    sandbox.expect(0, &["whoami"]);
+    coordinator.stop();
+}

@@ -1,0 +1,207 @@
+//! Opening the database, the two dialects, and the write-transaction discipline
+//! every table shares: how a write transaction starts, what it locks first, and
+//! when it is retried.
+
+use std::future::Future;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+
+use crate::error::{redact_url, url_password};
+use crate::{migrations, StoreError};
+
+pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Attempts per transaction when the database reports contention.
+const ATTEMPTS: u32 = 5;
+/// `pg_advisory_xact_lock` key that serializes lease admission and create-attempt
+/// cancels across every coordinator process ("crabbox" + 1).
+const ADMISSION_LOCK_KEY: i64 = 0x6372_6162_626f_7801;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn from_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+
+    /// `sql` (a single-table `SELECT`) with row locks on PostgreSQL; SQLite's
+    /// `BEGIN IMMEDIATE` already holds the database write lock.
+    pub(crate) fn locking(self, sql: &str) -> String {
+        match self {
+            Backend::Sqlite => sql.to_string(),
+            Backend::Postgres => format!("{sql} FOR UPDATE"),
+        }
+    }
+
+    pub(crate) fn bytes_type(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "BLOB",
+            Backend::Postgres => "BYTEA",
+        }
+    }
+
+    fn begin_write_statement(self) -> &'static str {
+        match self {
+            // Take the write lock up front: a deferred transaction that upgrades
+            // later fails with BUSY instead of waiting.
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            // Row and advisory locks rely on each statement seeing commits made
+            // while it waited for the lock.
+            Backend::Postgres => "BEGIN ISOLATION LEVEL READ COMMITTED",
+        }
+    }
+}
+
+/// What a write transaction serializes on before anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WriteLock {
+    /// Row locks taken by the statements themselves (`SELECT … FOR UPDATE`).
+    Rows,
+    /// The admission lock: lease reserves and create-attempt cancels.
+    Admission,
+}
+
+/// The coordinator's database: a connection pool and its dialect. Clones share the pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite:///abs/path/coordinator.sqlite?mode=rwc` or
+    /// `postgres://user:password@host/db`) and brings the schema up to date.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url).ok_or_else(|| StoreError::UnsupportedUrl {
+            url: redact_url(url),
+        })?;
+        let options = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(4)
+                    .after_connect(|connection, _| {
+                        Box::pin(async move {
+                            connection
+                                .execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON")
+                                .await?;
+                            Ok(())
+                        })
+                    })
+            }
+            Backend::Postgres => AnyPoolOptions::new().max_connections(10),
+        };
+        // One plain connection first: it fails at once on a wrong url, password or
+        // port, where the pool would keep retrying until its acquire timeout.
+        let probe = AnyConnection::connect(url)
+            .await
+            .map_err(|error| connect_error(url, &error))?;
+        probe.close().await.ok();
+        let pool = options
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await
+            .map_err(|error| connect_error(url, &error))?;
+        let store = Store { pool, backend };
+        if backend == Backend::Sqlite {
+            store.enable_write_ahead_log().await?;
+        }
+        migrations::run(&store).await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.pool.execute("SELECT 1").await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Starts a write transaction holding `lock`.
+    pub(crate) async fn begin_write(&self, lock: WriteLock) -> Result<Tx, StoreError> {
+        let mut tx = self
+            .pool
+            .begin_with(self.backend.begin_write_statement())
+            .await?;
+        if lock == WriteLock::Admission && self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(ADMISSION_LOCK_KEY)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
+    /// Runs `attempt` again (from a fresh transaction) while the database reports
+    /// contention. Closures passed to the store run once, so operations that take
+    /// one retry only the part before it runs: there every transaction takes its
+    /// lock first, which is where contention surfaces.
+    pub(crate) async fn retrying<T, F, Fut>(&self, mut attempt: F) -> Result<T, StoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let mut tries = 1;
+        loop {
+            match attempt().await {
+                Err(error) if error.is_contention() && tries < ATTEMPTS => {
+                    tokio::time::sleep(Duration::from_millis(10 << tries)).await;
+                    tries += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    /// WAL lets readers proceed while one writer commits. Switching needs an
+    /// exclusive lock that the busy timeout does not wait for, hence the retries.
+    async fn enable_write_ahead_log(&self) -> Result<(), StoreError> {
+        self.retrying(|| async {
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Rolls back a transaction that decided not to write; if the rollback itself
+/// fails, the transaction's drop guard finishes it when the pool takes the
+/// connection back.
+pub(crate) async fn abandon(tx: Tx) {
+    tx.rollback().await.ok();
+}
+
+fn connect_error(url: &str, error: &sqlx::Error) -> StoreError {
+    let mut detail = error.to_string();
+    if let Some(password) = url_password(url) {
+        detail = detail.replace(password, "***");
+    }
+    StoreError::Connect {
+        url: redact_url(url),
+        detail,
+    }
+}

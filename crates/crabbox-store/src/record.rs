@@ -1,0 +1,120 @@
+//! The stored lease document: the public lease plus the coordinator's private
+//! bookkeeping, and when maintenance must next look at it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Lease, LeaseState, Timestamp};
+
+/// How long a create may stay between reserve and finalize before maintenance
+/// assumes its coordinator died.
+const PROVISIONING_GRACE_MILLIS: i64 = 10 * 60 * 1000;
+
+/// Everything the coordinator stores about a lease: the public record plus private bookkeeping.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LeaseRecord {
+    pub lease: Lease,
+    #[serde(default)]
+    pub private: LeasePrivate,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LeasePrivate {
+    pub create_attempt_id: String,
+    /// sha256 of the normalized create request (fixed-ID PUT idempotency).
+    pub intent_hash: String,
+    /// The per-lease client public key the machine was created for.
+    pub ssh_public_key: String,
+    /// A machine delete is owed (release with delete, expiry, failed create that may have left a machine).
+    pub cleanup_pending: bool,
+    /// Claim token of the replica deleting the machine right now (cleanupStartedAt) and when that claim goes stale.
+    pub cleanup_claim: Option<Timestamp>,
+    pub cleanup_claim_expires_at: Option<Timestamp>,
+    /// Earliest time a failed delete may be retried.
+    pub cleanup_retry_at: Option<Timestamp>,
+    /// Set when the provider create call starts; with `provisioning_instance` (the coordinator process UUID) it lets
+    /// maintenance recover a create whose coordinator died between reserve and finalize.
+    pub provisioning_started_at: Option<Timestamp>,
+    pub provisioning_instance: String,
+}
+
+impl LeaseRecord {
+    /// When maintenance must next look at this lease (stored in the indexed `next_action_at` column; the store
+    /// recomputes it on every write, callers never set it):
+    /// - cleanup_pending: max(cleanup_retry_at, cleanup_claim_expires_at) if either is set, else
+    ///   `lease.updated_at`;
+    /// - else live (provisioning|active): `lease.expires_at`; additionally for provisioning with
+    ///   provisioning_started_at set: min(that, provisioning_started_at + 10 min);
+    /// - else None.
+    pub fn next_action_at(&self) -> Option<Timestamp> {
+        let private = &self.private;
+        if private.cleanup_pending {
+            let waits = private
+                .cleanup_retry_at
+                .into_iter()
+                .chain(private.cleanup_claim_expires_at);
+            return Some(waits.max().unwrap_or(self.lease.updated_at));
+        }
+        if !self.lease.state.is_live() {
+            return None;
+        }
+        let expiry = self.lease.expires_at;
+        match private.provisioning_started_at {
+            Some(started) if self.lease.state == LeaseState::Provisioning => Some(expiry.min(
+                Timestamp(started.0.saturating_add(PROVISIONING_GRACE_MILLIS)),
+            )),
+            _ => Some(expiry),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(state: LeaseState) -> LeaseRecord {
+        let mut record = LeaseRecord::default();
+        record.lease.state = state;
+        record.lease.updated_at = Timestamp(1_000);
+        record.lease.expires_at = Timestamp(9_000_000);
+        record
+    }
+
+    #[test]
+    fn next_action_follows_cleanup_then_expiry_then_provisioning_grace() {
+        let mut pending = record(LeaseState::Released);
+        pending.private.cleanup_pending = true;
+        assert_eq!(pending.next_action_at(), Some(Timestamp(1_000)));
+        pending.private.cleanup_retry_at = Some(Timestamp(5_000));
+        assert_eq!(pending.next_action_at(), Some(Timestamp(5_000)));
+        pending.private.cleanup_claim_expires_at = Some(Timestamp(7_000));
+        assert_eq!(pending.next_action_at(), Some(Timestamp(7_000)));
+
+        assert_eq!(
+            record(LeaseState::Active).next_action_at(),
+            Some(Timestamp(9_000_000))
+        );
+        assert_eq!(record(LeaseState::Failed).next_action_at(), None);
+
+        let mut provisioning = record(LeaseState::Provisioning);
+        assert_eq!(provisioning.next_action_at(), Some(Timestamp(9_000_000)));
+        provisioning.private.provisioning_started_at = Some(Timestamp(2_000));
+        assert_eq!(provisioning.next_action_at(), Some(Timestamp(602_000)));
+        let mut active = record(LeaseState::Active);
+        active.private.provisioning_started_at = Some(Timestamp(2_000));
+        assert_eq!(active.next_action_at(), Some(Timestamp(9_000_000)));
+    }
+
+    #[test]
+    fn private_fields_use_camel_case_and_default_when_missing() {
+        let mut record = record(LeaseState::Active);
+        record.private.create_attempt_id = "attempt".into();
+        record.private.cleanup_claim = Some(Timestamp(42));
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["private"]["createAttemptId"], "attempt");
+        let back: LeaseRecord = serde_json::from_value(json).unwrap();
+        assert_eq!(back, record);
+        let bare: LeaseRecord = serde_json::from_str(r#"{"lease":{"id":"cbx_1"}}"#).unwrap();
+        assert_eq!(bare.private, LeasePrivate::default());
+    }
+}
