@@ -297,6 +297,21 @@ pub struct LoginArgs {
 pub enum CoordinatorCommand {
     /// Serve the coordinator API until SIGINT or SIGTERM.
     Serve(ServeArgs),
+    /// Mint a signed user token (cbxu_…) with CRABBOX_SESSION_SECRET.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Owner the token authenticates as.
+    #[arg(long)]
+    pub owner: String,
+    /// Org of the owner (default: none, which the coordinator maps to CRABBOX_DEFAULT_ORG).
+    #[arg(long, default_value = "")]
+    pub org: String,
+    /// Lifetime as a Go duration, 1h to 8760h (365 days); default 180 days.
+    #[arg(long, default_value = "4320h")]
+    pub ttl: String,
 }
 
 #[derive(Debug, Args)]

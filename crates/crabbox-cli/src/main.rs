@@ -79,7 +79,10 @@ async fn dispatch(app: &mut App, command: Command) -> CliResult<i32> {
         Command::Login(args) => account::login(app, args).await,
         Command::Logout => account::logout(app),
         Command::Whoami(args) => account::whoami(app, args).await,
-        Command::Coordinator(_) => unreachable!("main runs the coordinator on its own runtime"),
+        Command::Coordinator(CoordinatorCommand::Token(args)) => coordinator::token(app, args),
+        Command::Coordinator(CoordinatorCommand::Serve(_)) => {
+            unreachable!("main runs the coordinator on its own runtime")
+        }
         Command::Claims(ClaimsCommand::List(args)) => info::claims_list(app, args),
         Command::Config(ConfigCommand::Path) => info::config_path(app),
         Command::Config(ConfigCommand::Show(args)) => info::config_show(app, args),

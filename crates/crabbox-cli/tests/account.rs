@@ -4,7 +4,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::{sandbox, Coordinator, OWNER};
+use common::{sandbox, Coordinator, OWNER, SESSION_SECRET};
 
 #[test]
 fn login_verifies_saves_privately_and_logout_keeps_the_url() {
@@ -93,5 +93,34 @@ fn login_verifies_saves_privately_and_logout_keeps_the_url() {
     // The environment still works without any saved token.
     coordinator.configure(&mut sandbox);
     sandbox.expect(0, &["whoami"]);
+    coordinator.stop();
+}
+
+#[test]
+fn minted_user_tokens_authenticate_as_their_owner() {
+    let mut sandbox = sandbox();
+    let coordinator = Coordinator::start(&sandbox);
+    let missing = sandbox.run(&["coordinator", "token", "--owner", "github:7"]);
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(missing.stderr.contains("CRABBOX_SESSION_SECRET"));
+
+    sandbox.set_env("CRABBOX_SESSION_SECRET", SESSION_SECRET);
+    let short = sandbox.run(&["coordinator", "token", "--owner", "github:7", "--ttl", "5m"]);
+    assert_eq!(short.code, 2, "{}", short.stderr);
+    let minted = sandbox.expect(0, &["coordinator", "token", "--owner", "github:7", "--org", "acme"]);
+    let token = minted.stdout.trim().to_string();
+    assert!(token.starts_with("cbxu_"), "{token}");
+
+    sandbox.set_env("CRABBOX_COORDINATOR", &coordinator.url);
+    sandbox.set_env("CRABBOX_COORDINATOR_TOKEN", &token);
+    let whoami = sandbox.expect(0, &["whoami", "--json"]);
+    let identity: serde_json::Value = serde_json::from_str(&whoami.stdout).unwrap();
+    assert_eq!(identity["owner"], "github:7");
+    assert_eq!(identity["org"], "acme");
+    assert_eq!(identity["auth"], "github");
+    sandbox.set_env("CRABBOX_SESSION_SECRET", "another-secret");
+    let forged = sandbox.expect(0, &["coordinator", "token", "--owner", "github:7"]);
+    sandbox.set_env("CRABBOX_COORDINATOR_TOKEN", forged.stdout.trim());
+    assert_eq!(sandbox.run(&["whoami"]).code, 3, "a token signed with another secret is refused");
     coordinator.stop();
 }

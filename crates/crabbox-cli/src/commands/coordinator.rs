@@ -1,11 +1,11 @@
-//! `crabbox coordinator serve`: runs the coordinator on its own multi-thread
-//! runtime (the rest of the CLI uses a current-thread one).
+//! `crabbox coordinator serve` (the coordinator on its own multi-thread runtime;
+//! the rest of the CLI uses a current-thread one) and `coordinator token`.
 
 use std::net::ToSocketAddrs;
 
 use crabbox_proto::ExitCode;
 
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, TokenArgs};
 use crate::context::App;
 use crate::error::{CliError, CliResult};
 
@@ -62,4 +62,39 @@ pub fn serve(app: &App, args: ServeArgs) -> CliResult<i32> {
     result
         .map(|()| 0)
         .map_err(|message| CliError::new(ExitCode::Failure, message))
+}
+
+const TOKEN_TTL_RANGE: std::ops::RangeInclusive<u64> = 3600..=365 * 86_400;
+
+/// Prints a `cbxu_` user token for `--owner`, signed with the session secret the
+/// coordinator verifies it with. There is no browser login on this build, so this
+/// is how an operator hands a teammate a personal token.
+pub fn token(app: &App, args: TokenArgs) -> CliResult<i32> {
+    let secret = crabbox_core::Secret::from_setting(
+        app.env.get("CRABBOX_SESSION_SECRET").map(String::as_str),
+    )
+    .ok_or_else(|| {
+        CliError::usage("CRABBOX_SESSION_SECRET is not set")
+            .with_hint("export the same CRABBOX_SESSION_SECRET the coordinator runs with")
+    })?;
+    let owner = args.owner.trim();
+    if owner.is_empty() || owner.len() > 320 || owner.chars().any(char::is_control) {
+        return Err(CliError::usage("--owner must be 1-320 printable characters"));
+    }
+    let ttl = crabbox_core::parse_duration(&args.ttl)
+        .map_err(|error| CliError::usage(format!("invalid --ttl: {error}")))?
+        .as_secs();
+    if !TOKEN_TTL_RANGE.contains(&ttl) {
+        return Err(CliError::usage("--ttl must be between 1h and 8760h (365 days)"));
+    }
+    let token = crabbox_coordinator::user_token::mint(
+        &secret,
+        owner,
+        args.org.trim(),
+        owner,
+        crabbox_core::now_unix(),
+        ttl as i64,
+    );
+    app.printer.out(token);
+    Ok(0)
 }

@@ -12,6 +12,9 @@ use crabbox_testkit::{eventually, Sandbox};
 
 pub const OWNER: &str = "tester";
 
+/// Signs user tokens in tests that mint them with `coordinator token`.
+pub const SESSION_SECRET: &str = "session-secret-for-cli-tests";
+
 pub fn sandbox() -> Sandbox {
     Sandbox::new(env!("CARGO_BIN_EXE_crabbox"))
 }
@@ -30,6 +33,7 @@ impl Coordinator {
             .command(&["coordinator", "serve", "--listen", "127.0.0.1:0"])
             .env("CRABBOX_SHARED_TOKEN", &token)
             .env("CRABBOX_SHARED_OWNER", OWNER)
+            .env("CRABBOX_SESSION_SECRET", SESSION_SECRET)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
