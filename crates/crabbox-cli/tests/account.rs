@@ -107,7 +107,17 @@ fn minted_user_tokens_authenticate_as_their_owner() {
     sandbox.set_env("CRABBOX_SESSION_SECRET", SESSION_SECRET);
     let short = sandbox.run(&["coordinator", "token", "--owner", "github:7", "--ttl", "5m"]);
     assert_eq!(short.code, 2, "{}", short.stderr);
-    let minted = sandbox.expect(0, &["coordinator", "token", "--owner", "github:7", "--org", "acme"]);
+    let minted = sandbox.expect(
+        0,
+        &[
+            "coordinator",
+            "token",
+            "--owner",
+            "github:7",
+            "--org",
+            "acme",
+        ],
+    );
     let token = minted.stdout.trim().to_string();
     assert!(token.starts_with("cbxu_"), "{token}");
 
@@ -121,6 +131,10 @@ fn minted_user_tokens_authenticate_as_their_owner() {
     sandbox.set_env("CRABBOX_SESSION_SECRET", "another-secret");
     let forged = sandbox.expect(0, &["coordinator", "token", "--owner", "github:7"]);
     sandbox.set_env("CRABBOX_COORDINATOR_TOKEN", forged.stdout.trim());
-    assert_eq!(sandbox.run(&["whoami"]).code, 3, "a token signed with another secret is refused");
+    assert_eq!(
+        sandbox.run(&["whoami"]).code,
+        3,
+        "a token signed with another secret is refused"
+    );
     coordinator.stop();
 }

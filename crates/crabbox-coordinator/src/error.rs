@@ -82,6 +82,16 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
 }
 
+/// A row-locked store change as an API result; `what` names the missing row.
+pub fn updated<T>(result: Result<T, crabbox_store::Update<ApiError>>, what: &str) -> ApiResult<T> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(crabbox_store::Update::NotFound) => Err(ApiError::not_found(what)),
+        Err(crabbox_store::Update::Rejected(error)) => Err(error),
+        Err(crabbox_store::Update::Store(error)) => Err(error.into()),
+    }
+}
+
 impl From<crabbox_store::StoreError> for ApiError {
     fn from(error: crabbox_store::StoreError) -> ApiError {
         eprintln!("coordinator: store error: {error}");

@@ -5,10 +5,9 @@ use crabbox_core::RunId;
 use crabbox_proto::wire::{
     AppendEventRequest, CreateRunRequest, FinishRunRequest, LeaseOwner, Run, RunEvent, RunState,
 };
-use crabbox_store::Update;
 
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{updated, ApiError, ApiResult};
 use crate::state::Coordinator;
 
 /// The coordinator keeps the last 8 MiB of a run's output.
@@ -85,15 +84,6 @@ fn add_lease_owner(run: &mut Run, owner: &str, org: &str) {
 
 fn bounded(text: &str, limit: usize) -> String {
     truncate_utf8(text, limit).to_string()
-}
-
-fn not_found<T>(result: Result<T, Update<ApiError>>) -> ApiResult<T> {
-    match result {
-        Ok(value) => Ok(value),
-        Err(Update::NotFound) => Err(ApiError::not_found("run")),
-        Err(Update::Rejected(error)) => Err(error),
-        Err(Update::Store(error)) => Err(error.into()),
-    }
 }
 
 pub async fn create(
@@ -234,7 +224,7 @@ pub async fn append(
         created_at: coordinator.now(),
         ..RunEvent::default()
     };
-    not_found(
+    updated(
         coordinator
             .store()
             .append_event(run_id, event, |run, event| {
@@ -242,6 +232,7 @@ pub async fn append(
                 Ok(())
             })
             .await,
+        "run",
     )
 }
 
@@ -355,7 +346,7 @@ pub async fn finish(
         bound_results(results);
     }
     let log_bytes = kept.len() as i64;
-    let (run, _) = not_found(
+    let (run, _) = updated(
         coordinator
             .store()
             .finish_run(run_id, kept, final_event, |run| {
@@ -377,6 +368,7 @@ pub async fn finish(
                 Ok(())
             })
             .await,
+        "run",
     )?;
     Ok(run)
 }

@@ -79,13 +79,17 @@ pub fn token(app: &App, args: TokenArgs) -> CliResult<i32> {
     })?;
     let owner = args.owner.trim();
     if owner.is_empty() || owner.len() > 320 || owner.chars().any(char::is_control) {
-        return Err(CliError::usage("--owner must be 1-320 printable characters"));
+        return Err(CliError::usage(
+            "--owner must be 1-320 printable characters",
+        ));
     }
     let ttl = crabbox_core::parse_duration(&args.ttl)
         .map_err(|error| CliError::usage(format!("invalid --ttl: {error}")))?
         .as_secs();
     if !TOKEN_TTL_RANGE.contains(&ttl) {
-        return Err(CliError::usage("--ttl must be between 1h and 8760h (365 days)"));
+        return Err(CliError::usage(
+            "--ttl must be between 1h and 8760h (365 days)",
+        ));
     }
     let token = crabbox_coordinator::user_token::mint(
         &secret,

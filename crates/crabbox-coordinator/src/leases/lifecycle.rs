@@ -10,17 +10,8 @@ use super::access::{check_expected_provider, find_visible};
 use super::cleanup;
 use super::request::{lifetime_or, DEFAULT_IDLE_SECS, DEFAULT_TTL_SECS, MAX_LIFETIME_SECS};
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{updated, ApiError, ApiResult};
 use crate::state::Coordinator;
-
-fn updated<T>(result: Result<T, Update<ApiError>>) -> ApiResult<T> {
-    match result {
-        Ok(value) => Ok(value),
-        Err(Update::NotFound) => Err(ApiError::not_found("lease")),
-        Err(Update::Rejected(error)) => Err(error),
-        Err(Update::Store(error)) => Err(error.into()),
-    }
-}
 
 /// Why a heartbeat is refused, checked in the reference order; `None` allows it.
 pub fn heartbeat_refusal(record: &LeaseRecord, now: crabbox_proto::Timestamp) -> Option<ApiError> {
@@ -79,6 +70,7 @@ pub async fn heartbeat(
                 Ok(record.lease.clone())
             })
             .await,
+        "lease",
     )?;
     Ok(lease)
 }
@@ -126,6 +118,7 @@ pub async fn release(
                 Ok((record.lease.clone(), claim))
             })
             .await,
+        "lease",
     )?;
     if let Some(token) = claim {
         if let Err(error) =
@@ -247,7 +240,7 @@ pub async fn register(
     match refreshed {
         Ok(lease) => return Ok((StatusCode::OK, lease)),
         Err(Update::NotFound) => {}
-        other => return updated(other).map(|lease| (StatusCode::OK, lease)),
+        other => return updated(other, "lease").map(|lease| (StatusCode::OK, lease)),
     }
     let mut lease = Lease {
         id: lease_id.to_string(),
