@@ -3,12 +3,16 @@
 //! missing fields (`default`) and ignores unknown ones.
 
 mod account;
+mod control;
 mod lease;
 mod run;
 mod timestamp;
 
 pub use account::{ErrorBody, Health, Whoami};
 pub use account::{Usage, UsageGroup, UsageLimits, UsageReport};
+pub use control::{
+    ClientFrame, ServerFrame, CONTROL_PROTOCOL, DEFAULT_SUBSCRIBE_LIMIT, MAX_SUBSCRIBE_LIMIT,
+};
 pub use lease::{
     CancelCreateRequest, CreateLeaseRequest, HeartbeatRequest, Lease, LeaseEnvelope, LeaseState,
     LeasesEnvelope, RegistrationRequest, ReleaseRequest,
