@@ -51,6 +51,8 @@ pub enum Command {
     Logs(LogsArgs),
     /// The ordered events of a run.
     Events(EventsArgs),
+    /// Follow a run live on the coordinator and exit with its exit code.
+    Attach(AttachArgs),
     /// Local claim files.
     #[command(subcommand)]
     Claims(ClaimsCommand),
@@ -368,6 +370,24 @@ pub struct EventsArgs {
     /// Only events of this type.
     #[arg(long = "type")]
     pub kind: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Run ID (run_…).
+    #[arg(value_name = "RUN")]
+    pub run: Option<String>,
+    /// Only events after this sequence number.
+    #[arg(long, default_value_t = 0)]
+    pub after: u64,
+    /// How long a read may wait before checking whether the run still runs.
+    #[arg(long, default_value = "1s")]
+    pub poll: String,
+    /// One JSON event per line on stdout instead of the replayed output.
     #[arg(long)]
     pub json: bool,
 }

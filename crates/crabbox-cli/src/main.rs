@@ -76,6 +76,7 @@ async fn dispatch(app: &mut App, command: Command) -> CliResult<i32> {
         Command::History(args) => history::history(app, args).await,
         Command::Logs(args) => history::logs(app, args).await,
         Command::Events(args) => history::events(app, args).await,
+        Command::Attach(args) => attach::attach(app, args).await,
         Command::Login(args) => account::login(app, args).await,
         Command::Logout => account::logout(app),
         Command::Whoami(args) => account::whoami(app, args).await,

@@ -40,6 +40,16 @@ impl Printer {
     pub fn json(&self, value: &serde_json::Value) {
         self.out(serde_json::to_string_pretty(value).expect("json serializes"));
     }
+
+    /// One compact JSON document per line on stdout (a stream of records).
+    pub fn json_line(&self, value: &serde_json::Value) {
+        self.out(serde_json::to_string(value).expect("json serializes"));
+    }
+
+    /// Bytes as they are, on the stream they came from.
+    pub fn raw(&self, stream: Stream, bytes: &[u8]) {
+        TerminalSink.output(stream, bytes);
+    }
 }
 
 /// Forwards a remote command's output to the matching local stream.

@@ -19,6 +19,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// `POST /v1/runs/{id}/finish` carries up to 8 MiB of log and gets longer.
 pub const FINISH_TIMEOUT: Duration = Duration::from_secs(120);
 
+const USER_AGENT: &str = concat!("crabbox/", env!("CARGO_PKG_VERSION"));
+
 /// A coordinator endpoint plus the credentials sent with every request. Cloning
 /// shares the connection pool.
 #[derive(Clone)]
@@ -97,7 +99,7 @@ impl Client {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("crabbox/", env!("CARGO_PKG_VERSION")))
+            .user_agent(USER_AGENT)
             .build()
             .map_err(|error| ClientError::InvalidUrl {
                 url: trimmed.clone(),
@@ -127,6 +129,22 @@ impl Client {
 
     pub fn has_token(&self) -> bool {
         self.token.is_some()
+    }
+
+    /// The headers every request carries: bearer token, identity, user agent.
+    /// Only for building requests; never print them.
+    pub(crate) fn credential_headers(&self) -> Vec<(&'static str, String)> {
+        let mut headers = vec![("User-Agent", USER_AGENT.to_string())];
+        if let Some(token) = &self.token {
+            headers.push(("Authorization", format!("Bearer {}", token.expose())));
+        }
+        if let Some(owner) = &self.owner {
+            headers.push(("X-Crabbox-Owner", owner.clone()));
+        }
+        if let Some(org) = &self.org {
+            headers.push(("X-Crabbox-Org", org.clone()));
+        }
+        headers
     }
 
     pub(crate) fn request(&self, method: Method, path: &str) -> RequestBuilder {

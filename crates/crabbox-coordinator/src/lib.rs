@@ -1,10 +1,12 @@
 //! The coordinator: an axum server over the store that brokers provider leases,
-//! records runs and events, enforces caps and runs maintenance.
+//! records runs and events, enforces caps, runs maintenance and serves the
+//! control WebSocket.
 
 mod auth;
 mod body;
 mod caps;
 mod clock;
+mod control;
 mod error;
 mod leases;
 pub mod maintenance;

@@ -1,5 +1,8 @@
-//! Runs: creation, event appends with the run-summary effects, finish with the
-//! retained log, and who may read or write a run.
+//! Runs: creation, event appends with the run-summary effects (published to
+//! control sockets once committed), finish with the retained log, and who may
+//! read or write a run.
+
+use std::future::Future;
 
 use crabbox_core::RunId;
 use crabbox_proto::wire::{
@@ -224,16 +227,33 @@ pub async fn append(
         created_at: coordinator.now(),
         ..RunEvent::default()
     };
-    updated(
-        coordinator
-            .store()
-            .append_event(run_id, event, |run, event| {
-                apply_event(run, event, lease_owner.as_ref());
-                Ok(())
-            })
-            .await,
-        "run",
-    )
+    let writer = coordinator.clone();
+    let run_id = run_id.to_string();
+    committed(async move {
+        let event = updated(
+            writer
+                .store()
+                .append_event(&run_id, event, move |run, event| {
+                    apply_event(run, event, lease_owner.as_ref());
+                    Ok(())
+                })
+                .await,
+            "run",
+        )?;
+        writer.control().publish(event.clone());
+        Ok(event)
+    })
+    .await
+}
+
+/// Runs an event-appending write on its own task: if the request is dropped
+/// after the commit, the event is still published to control sockets.
+async fn committed<T: Send + 'static>(
+    write: impl Future<Output = ApiResult<T>> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::spawn(write)
+        .await
+        .unwrap_or_else(|_| Err(ApiError::internal("recording the event")))
 }
 
 /// The effects of one event on the run summary.
@@ -316,6 +336,22 @@ pub async fn finish(
             "blockedStage must match ^[a-z0-9][a-z0-9_-]{0,63}$",
         ));
     }
+    let writer = coordinator.clone();
+    let run_id = run_id.to_string();
+    committed(async move {
+        let (run, final_event) = record_finish(&writer, &run_id, request).await?;
+        writer.control().publish(final_event);
+        Ok(run)
+    })
+    .await
+}
+
+/// Stores the log and the `command.finished` event and closes the run.
+async fn record_finish(
+    coordinator: &Coordinator,
+    run_id: &str,
+    request: FinishRunRequest,
+) -> ApiResult<(Run, RunEvent)> {
     let exit_code = request
         .exit_code
         .filter(|code| code.is_finite())
@@ -346,7 +382,7 @@ pub async fn finish(
         bound_results(results);
     }
     let log_bytes = kept.len() as i64;
-    let (run, _) = updated(
+    updated(
         coordinator
             .store()
             .finish_run(run_id, kept, final_event, |run| {
@@ -369,8 +405,7 @@ pub async fn finish(
             })
             .await,
         "run",
-    )?;
-    Ok(run)
+    )
 }
 
 #[cfg(test)]

@@ -39,6 +39,9 @@ pub struct Settings {
     pub instance_ttl_ms: i64,
     /// Longest wait between maintenance passes.
     pub maintenance_backstop_ms: i64,
+    /// How often the control socket pings each client; a client that has not
+    /// answered the previous ping by the next one is dropped.
+    pub control_ping_interval_ms: i64,
 }
 
 impl Default for Settings {
@@ -57,6 +60,7 @@ impl Default for Settings {
             default_provider: "local".into(),
             instance_ttl_ms: 30_000,
             maintenance_backstop_ms: 15 * 60 * 1000,
+            control_ping_interval_ms: 30_000,
         }
     }
 }

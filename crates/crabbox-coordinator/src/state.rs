@@ -1,5 +1,5 @@
 //! The shared server state: store, settings, brokered providers, clock, this
-//! replica's identity and the maintenance wake-up.
+//! replica's identity, the maintenance wake-up and the control-socket hub.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use crabbox_store::Store;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
+use crate::control::Hub;
 use crate::settings::Settings;
 
 /// The providers this coordinator creates machines with, by canonical name.
@@ -62,6 +63,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     instance: String,
     wake: Notify,
+    control: Hub,
 }
 
 impl Coordinator {
@@ -87,6 +89,7 @@ impl Coordinator {
                         .collect::<String>()
                 ),
                 wake: Notify::new(),
+                control: Hub::default(),
             }),
         }
     }
@@ -119,5 +122,14 @@ impl Coordinator {
 
     pub(crate) fn wake_signal(&self) -> &Notify {
         &self.inner.wake
+    }
+
+    pub(crate) fn control(&self) -> &Hub {
+        &self.inner.control
+    }
+
+    /// Control sockets open on this replica.
+    pub fn control_sockets(&self) -> usize {
+        self.inner.control.open_sockets()
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use common::*;
-use crabbox_coordinator::{maintenance, Coordinator, ManualClock, Providers, SystemClock};
+use crabbox_coordinator::{maintenance, ManualClock, Providers, SystemClock};
 use crabbox_proto::Timestamp;
 use crabbox_providers::{
     AcquireRequest, Lease, LeaseState, Provider, ProviderError, ProviderSpec, Released,
@@ -96,17 +96,6 @@ fn counted(
         }),
     );
     providers
-}
-
-/// Runs passes until one actually ran (the background loop may hold the lock).
-async fn settle(coordinator: &Coordinator) {
-    for _ in 0..200 {
-        if !maintenance::pass(coordinator).await.skipped {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("maintenance lock never became free");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

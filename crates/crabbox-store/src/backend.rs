@@ -2,7 +2,9 @@
 //! every table shares: how a write transaction starts, what it locks first, and
 //! when it is retried.
 
+use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
@@ -78,6 +80,24 @@ pub(crate) enum WriteLock {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    url: ConnectUrl,
+}
+
+/// The URL the store was opened with, kept for connections outside the pool
+/// (the notification listener); its password never reaches `Debug`.
+#[derive(Clone)]
+pub(crate) struct ConnectUrl(Arc<str>);
+
+impl ConnectUrl {
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ConnectUrl {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&redact_url(&self.0))
+    }
 }
 
 impl Store {
@@ -114,7 +134,11 @@ impl Store {
             .connect(url)
             .await
             .map_err(|error| connect_error(url, &error))?;
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            url: ConnectUrl(url.into()),
+        };
         if backend == Backend::Sqlite {
             store.enable_write_ahead_log().await?;
         }
@@ -137,6 +161,10 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    pub(crate) fn url(&self) -> &ConnectUrl {
+        &self.url
     }
 
     /// Starts a write transaction holding `lock`.
@@ -195,7 +223,7 @@ pub(crate) async fn abandon(tx: Tx) {
     tx.rollback().await.ok();
 }
 
-fn connect_error(url: &str, error: &sqlx::Error) -> StoreError {
+pub(crate) fn connect_error(url: &str, error: &sqlx::Error) -> StoreError {
     let mut detail = error.to_string();
     if let Some(password) = url_password(url) {
         detail = detail.replace(password, "***");

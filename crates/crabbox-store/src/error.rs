@@ -29,6 +29,10 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error(
+        "the connection listening for event appends was lost; some announcements may be missing"
+    )]
+    ListenerLost,
+    #[error(
         "stored {kind} {id:?} is not valid json: {source}\nhint: the row was written by an incompatible version; inspect or delete it"
     )]
     Corrupt {

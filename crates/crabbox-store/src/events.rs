@@ -6,8 +6,9 @@ use sqlx::Row;
 
 use crate::backend::{abandon, Tx, WriteLock};
 use crate::filter::clamp_limit;
+use crate::notify::announce;
 use crate::runs::{lock_run, write_run};
-use crate::{Run, RunEvent, Store, StoreError, Timestamp, Update};
+use crate::{Backend, Run, RunEvent, Store, StoreError, Timestamp, Update};
 
 /// Logs are stored in pieces of this size.
 const LOG_CHUNK_BYTES: usize = 64 * 1024;
@@ -18,7 +19,8 @@ const EVENT_COLUMNS: &str = "run_id, seq, kind, phase, stream, message, data, le
 impl Store {
     /// Row-locks the run, numbers `event` as the run's next seq, lets `apply` update
     /// the run from it, then writes both. Concurrent appends, from any number of
-    /// processes, get dense unique seqs.
+    /// processes, get dense unique seqs. On PostgreSQL the commit announces
+    /// `runID:seq` to every [`AppendListener`](crate::AppendListener).
     pub async fn append_event<E: Send>(
         &self,
         run_id: &str,
@@ -36,7 +38,7 @@ impl Store {
             abandon(tx).await;
             return Err(Update::Rejected(error));
         }
-        record(&mut tx, &mut run, &stored, &event).await?;
+        record(&mut tx, self.backend(), &mut run, &stored, &event).await?;
         tx.commit().await?;
         Ok(event)
     }
@@ -64,7 +66,8 @@ impl Store {
     }
 
     /// In one transaction: `apply` to the run, replace its log with `log` (stored in
-    /// 64 KiB chunks), append `final_event` as `append_event` would, write the run.
+    /// 64 KiB chunks), append `final_event` as `append_event` would (announcement
+    /// included), write the run.
     pub async fn finish_run<E: Send>(
         &self,
         run_id: &str,
@@ -95,7 +98,7 @@ impl Store {
                 .await?;
         }
         number(&mut final_event, &run);
-        record(&mut tx, &mut run, &stored, &final_event).await?;
+        record(&mut tx, self.backend(), &mut run, &stored, &final_event).await?;
         tx.commit().await?;
         Ok((run, final_event))
     }
@@ -140,9 +143,11 @@ fn number(event: &mut RunEvent, run: &Run) {
     event.seq = run.event_count + 1;
 }
 
-/// Counts `event` into `run` and writes both; `stored` is the run as loaded.
+/// Counts `event` into `run`, writes both and queues the append's announcement;
+/// `stored` is the run as loaded.
 async fn record(
     tx: &mut Tx,
+    backend: Backend,
     run: &mut Run,
     stored: &Run,
     event: &RunEvent,
@@ -151,7 +156,8 @@ async fn record(
     run.event_count = event.seq;
     run.last_event_at = Some(event.created_at);
     write_run(tx, run, Some(stored)).await?;
-    insert_event(tx, event).await
+    insert_event(tx, event).await?;
+    announce(tx, backend, event).await
 }
 
 pub(crate) async fn insert_event(tx: &mut Tx, event: &RunEvent) -> Result<(), StoreError> {

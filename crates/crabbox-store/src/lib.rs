@@ -1,5 +1,6 @@
 //! Coordinator persistence: leases, create attempts, runs, run events and log
-//! chunks in tables, on SQLite (default) or PostgreSQL, behind one API.
+//! chunks in tables, on SQLite (default) or PostgreSQL, behind one API, plus
+//! announcements of event appends across processes on PostgreSQL.
 
 mod admission;
 mod attempts;
@@ -11,6 +12,7 @@ mod filter;
 mod leases;
 mod locks;
 mod migrations;
+mod notify;
 mod record;
 mod runs;
 
@@ -20,5 +22,6 @@ pub use admission::Admission;
 pub use backend::{Backend, Store};
 pub use error::{redact_url, Reserve, StoreError, Update};
 pub use leases::LeaseFilter;
+pub use notify::{Announcement, AppendListener, APPENDS_CHANNEL};
 pub use record::{LeasePrivate, LeaseRecord};
 pub use runs::RunFilter;

@@ -68,7 +68,12 @@ pub async fn connect(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
         .provider
         .touch(&lease.id, Some(LeaseState::Running), None)
         .await;
-    let heartbeat = leases::spawn_touch_loop(resolved.provider.clone(), lease);
+    let heartbeat = leases::spawn_heartbeats(
+        resolved.provider.clone(),
+        resolved.coordinator.clone(),
+        lease,
+        app.printer,
+    );
     let mut command = tokio::process::Command::new(connection.ssh_program());
     command.args(target.base_args(connection.port, Budget::Default));
     if std::io::stdin().is_terminal() {

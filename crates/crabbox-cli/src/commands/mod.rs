@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod account;
+pub mod attach;
 pub mod cleanup;
 pub mod coordinator;
 pub mod doctor;

@@ -3,16 +3,17 @@
 
 mod acquire;
 mod connect;
+mod heartbeat;
 mod resolve;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use crabbox_core::format_rfc3339;
-use crabbox_providers::{Lease, Provider};
+use crabbox_providers::Lease;
 
 pub use acquire::{acquire, claim, release, LeaseSettings};
 pub use connect::{connect, target};
+pub use heartbeat::spawn_heartbeats;
 pub use resolve::{lease_value, resolve, Resolved};
 
 /// `crabbox stop --id <slug>` style follow-up command.
@@ -50,19 +51,6 @@ pub fn seconds_text(seconds: i64) -> String {
     } else {
         crabbox_core::format_duration(Duration::from_secs(seconds as u64))
     }
-}
-
-/// Keeps a lease's idle clock moving while something long runs on it: a touch every
-/// idle/3, clamped to 5–60 s. Abort the handle to stop.
-pub fn spawn_touch_loop(provider: Arc<dyn Provider>, lease: &Lease) -> tokio::task::JoinHandle<()> {
-    let interval = Duration::from_secs((lease.idle_timeout_secs / 3).clamp(5, 60) as u64);
-    let lease_id = lease.id.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(interval).await;
-            let _ = provider.touch(&lease_id, None, None).await;
-        }
-    })
 }
 
 /// RFC 3339 of a unix time, `-` for zero.

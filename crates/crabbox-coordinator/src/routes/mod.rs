@@ -1,5 +1,7 @@
-//! The HTTP API routes (paths as the reference coordinator names them).
+//! The HTTP API routes and the control socket's upgrade (paths as the reference
+//! coordinator names them).
 
+mod control;
 mod extract;
 mod info;
 mod leases;
@@ -33,6 +35,7 @@ pub fn router(coordinator: Coordinator) -> Router {
         )
         .route("/v1/runs/{id}/finish", post(runs::finish))
         .route("/v1/runs/{id}/logs", get(runs::logs))
+        .route("/v1/control", get(control::upgrade))
         .fallback(info::not_found)
         .method_not_allowed_fallback(info::method_not_allowed)
         // Bodies are bounded by the JSON extractor itself, per route.

@@ -1,17 +1,23 @@
 //! Shared harness: an in-process coordinator on a loopback port over a fresh
 //! database (SQLite always, PostgreSQL when `CRABBOX_TEST_POSTGRES_URL` is set),
-//! with the real `local` provider, and a tiny JSON HTTP helper.
+//! with the real `local` provider, a tiny JSON HTTP helper and a control
+//! WebSocket client.
 
 #![allow(dead_code)]
 
+use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crabbox_coordinator::{Clock, Coordinator, Providers, Settings, SystemClock};
 use crabbox_core::{Paths, Secret};
 use crabbox_providers::ProviderSettings;
-use crabbox_store::Store;
-use serde_json::Value;
+use crabbox_store::{RunEvent, Store, Timestamp};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{self, Message};
 
 pub const ADMIN: &str = "admin-token-for-tests";
 pub const SHARED: &str = "shared-token-for-tests";
@@ -157,6 +163,13 @@ impl Running {
         }
     }
 
+    /// A control socket authenticated with `token` (nothing read yet).
+    pub async fn control(&self, token: &str) -> Control {
+        Control::connect(&self.url, token)
+            .await
+            .expect("the control socket upgrades")
+    }
+
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -265,4 +278,196 @@ pub fn local_lease_dirs(state: &Path) -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Creates a run as `api`'s caller and returns its id.
+pub async fn create_run(api: &Api) -> String {
+    let (status, body) = api
+        .post("/v1/runs", json!({"command": ["cargo", "test"]}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["run"]["id"].as_str().unwrap().to_string()
+}
+
+/// Appends `count` stdout events straight through the store (no HTTP, no push).
+pub async fn append_backlog(coordinator: &Coordinator, run: &str, count: usize) {
+    for index in 0..count {
+        let event = RunEvent {
+            kind: "stdout".into(),
+            stream: "stdout".into(),
+            data: format!("backlog {index}\n"),
+            created_at: Timestamp::now(),
+            ..RunEvent::default()
+        };
+        coordinator
+            .store()
+            .append_event(run, event, |_, _| Ok::<(), Infallible>(()))
+            .await
+            .expect("append to the backlog");
+    }
+}
+
+/// Appends `count` stdout events through `api` (HTTP) from `writers` concurrent
+/// tasks; the handle finishes when all have.
+pub fn spawn_writers(
+    api: Api,
+    run: String,
+    count: usize,
+    writers: usize,
+) -> tokio::task::JoinHandle<()> {
+    let tasks: Vec<_> = (0..writers)
+        .map(|writer| {
+            let (api, run) = (api.clone(), run.clone());
+            let share = count / writers + usize::from(writer < count % writers);
+            tokio::spawn(async move {
+                for index in 0..share {
+                    let (status, body) = api
+                        .post(
+                            &format!("/v1/runs/{run}/events"),
+                            json!({"type": "stdout", "stream": "stdout", "data": format!("live {writer}.{index}\n")}),
+                        )
+                        .await;
+                    assert_eq!(status, 201, "{body}");
+                }
+            })
+        })
+        .collect();
+    tokio::spawn(async move {
+        for task in tasks {
+            task.await.expect("the writer finishes");
+        }
+    })
+}
+
+/// Runs maintenance passes until one actually ran (the background loop may hold the lock).
+pub async fn settle(coordinator: &Coordinator) {
+    for _ in 0..200 {
+        if !crabbox_coordinator::maintenance::pass(coordinator)
+            .await
+            .skipped
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("maintenance lock never became free");
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How long a test waits for one frame before failing.
+const FRAME_WAIT: Duration = Duration::from_secs(30);
+
+/// A bare control-socket client speaking JSON frames.
+pub struct Control {
+    socket: Socket,
+}
+
+impl Control {
+    pub async fn connect(base: &str, token: &str) -> Result<Control, tungstenite::Error> {
+        let url = format!("{}/v1/control", base.replacen("http://", "ws://", 1));
+        let mut request = url.into_client_request()?;
+        if !token.is_empty() {
+            request.headers_mut().insert(
+                "authorization",
+                format!("Bearer {token}").parse().expect("header value"),
+            );
+        }
+        let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+        Ok(Control { socket })
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        self.send_message(Message::text(frame.to_string())).await;
+    }
+
+    pub async fn send_message(&mut self, message: Message) {
+        self.socket.send(message).await.expect("send a frame");
+    }
+
+    /// The next text frame as JSON, if one arrives within `wait` (pings are
+    /// answered by the library while reading).
+    pub async fn frame_within(&mut self, wait: Duration) -> Option<Value> {
+        let reading = async {
+            loop {
+                match self.socket.next().await {
+                    Some(Ok(Message::Text(text))) => {
+                        return serde_json::from_str(text.as_str()).expect("frames are JSON")
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    other => panic!("expected a text frame, got {other:?}"),
+                }
+            }
+        };
+        tokio::time::timeout(wait, reading).await.ok()
+    }
+
+    pub async fn frame(&mut self) -> Value {
+        self.frame_within(FRAME_WAIT)
+            .await
+            .expect("a frame arrives in time")
+    }
+
+    pub async fn hello(&mut self) -> Value {
+        let hello = self.frame().await;
+        assert_eq!(hello["type"], "hello", "{hello}");
+        hello
+    }
+
+    /// Sends a ping frame and expects `pong` as the very next frame.
+    pub async fn round_trip(&mut self) {
+        self.send(json!({"type": "ping"})).await;
+        let pong = self.frame().await;
+        assert_eq!(pong["type"], "pong", "{pong}");
+    }
+
+    /// The server's close code and reason, skipping frames before it; `None`
+    /// when the connection ended without a close frame.
+    pub async fn closed(&mut self) -> Option<(u16, String)> {
+        let reading = async {
+            loop {
+                match self.socket.next().await {
+                    Some(Ok(Message::Close(frame))) => {
+                        return frame.map(|frame| (u16::from(frame.code), frame.reason.to_string()))
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => return None,
+                }
+            }
+        };
+        tokio::time::timeout(FRAME_WAIT, reading)
+            .await
+            .expect("the server closes the socket in time")
+    }
+
+    pub async fn subscribe(&mut self, run: &str, after: i64, limit: i64) {
+        self.send(json!({"type": "subscribe_run", "runID": run, "after": after, "limit": limit}))
+            .await;
+    }
+
+    /// Reads `run_events` frames of `run`, acking each, until seq `last` arrived;
+    /// returns every seq in arrival order. Each frame's `nextSeq` is its last seq.
+    pub async fn follow(&mut self, run: &str, last: i64) -> Vec<i64> {
+        let mut seqs: Vec<i64> = Vec::new();
+        while seqs.last().copied().unwrap_or(0) < last {
+            let frame = self.frame().await;
+            assert_eq!(frame["type"], "run_events", "{frame}");
+            assert_eq!(frame["runID"], run);
+            let page: Vec<i64> = frame["events"]
+                .as_array()
+                .expect("events")
+                .iter()
+                .map(|event| event["seq"].as_i64().expect("seq"))
+                .collect();
+            let next_seq = frame["nextSeq"].as_i64().expect("nextSeq");
+            if let Some(tail) = page.last() {
+                assert_eq!(*tail, next_seq, "nextSeq is the last seq sent");
+            }
+            seqs.extend(page);
+            self.send(json!({"type": "ack", "runID": run, "seq": next_seq}))
+                .await;
+        }
+        seqs
+    }
 }

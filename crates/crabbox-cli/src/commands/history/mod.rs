@@ -4,11 +4,17 @@
 mod local;
 mod remote;
 
+pub use remote::event_record;
+
 use crate::cli::{EventsArgs, HistoryArgs, LogsArgs};
 use crate::context::App;
 use crate::error::{CliError, CliResult};
 
-fn run_value(id: &Option<String>, positional: &Option<String>, usage: &str) -> CliResult<String> {
+pub fn run_value(
+    id: &Option<String>,
+    positional: &Option<String>,
+    usage: &str,
+) -> CliResult<String> {
     match (id, positional) {
         (Some(_), Some(_)) => Err(CliError::usage(format!(
             "pass the run either as --id or as an argument, not both\nusage: {usage}"

@@ -282,7 +282,12 @@ impl Session<'_> {
             epilogue: Some(trailer.epilogue),
         };
         self.touch(LeaseState::Running).await;
-        let heartbeat = leases::spawn_touch_loop(self.provider.clone(), &self.lease);
+        let heartbeat = leases::spawn_heartbeats(
+            self.provider.clone(),
+            self.coordinator.clone(),
+            &self.lease,
+            self.app.printer,
+        );
         self.app.printer.note(format!(
             "running on {} {}",
             self.lease.host,

@@ -81,6 +81,8 @@ struct Session<'a> {
     config: &'a crabbox_config::Config,
     lease: Lease,
     provider: Arc<dyn Provider>,
+    /// The coordinator that brokers the lease; heartbeats go through it.
+    coordinator: Option<Client>,
     repo: crabbox_sync::Repo,
     /// The manifest, built before leasing for new leases and on demand otherwise.
     prepared: Option<crabbox_sync::Prepared>,
@@ -211,6 +213,7 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
         config: &config,
         lease,
         provider,
+        coordinator,
         repo,
         prepared,
         watch: None,
