@@ -16,12 +16,14 @@ use crate::harness::{Server, TOKEN};
 /// Receipt instants of one subscriber, indexed by sequence number.
 type Receipts = Arc<Mutex<Vec<Option<Instant>>>>;
 
+/// Follows `run` from `after` until it has received every event up to `last`.
 async fn subscriber(
     base: &str,
     run: &str,
     after: i64,
-    capacity: usize,
+    last: usize,
 ) -> (Receipts, tokio::task::JoinHandle<()>) {
+    let expected = last - after as usize;
     let url = format!("{}/v1/control", base.replacen("http", "ws", 1));
     let mut request = url.into_client_request().expect("ws request");
     request.headers_mut().insert(
@@ -42,7 +44,7 @@ async fn subscriber(
         ))
         .await
         .expect("subscribe");
-    let receipts: Receipts = Arc::new(Mutex::new(vec![None; capacity + 1]));
+    let receipts: Receipts = Arc::new(Mutex::new(vec![None; last + 1]));
     let recorded = receipts.clone();
     let task = tokio::spawn(async move {
         let mut seen = 0;
@@ -59,7 +61,7 @@ async fn subscriber(
                         seen += 1;
                     }
                 }
-                if seen >= capacity {
+                if seen >= expected {
                     return;
                 }
             }
