@@ -29,33 +29,11 @@ pub async fn database(backend: &str) -> (String, Option<tempfile::TempDir>) {
             Some(dir),
         );
     }
-    use sqlx::{Connection, Executor};
     let admin = std::env::var("CRABBOX_TEST_POSTGRES_URL").expect("postgres url");
-    sqlx::any::install_default_drivers();
-    let mut connection = sqlx::AnyConnection::connect(&admin)
+    let url = crabbox_store::scratch_postgres_database(&admin)
         .await
-        .expect("connect to postgres");
-    let mut nonce = [0u8; 6];
-    getrandom::fill(&mut nonce).expect("random");
-    let name = format!(
-        "cbx_bench_{}",
-        nonce
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect::<String>()
-    );
-    connection
-        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .expect("create database");
-    let base = admin.split('?').next().unwrap_or(&admin);
-    (
-        format!(
-            "{}/{name}",
-            &base[..base.rfind('/').expect("database in url")]
-        ),
-        None,
-    )
+        .expect("scratch database");
+    (url, None)
 }
 
 impl Server {

@@ -15,6 +15,7 @@ mod migrations;
 mod notify;
 mod record;
 mod runs;
+mod scratch;
 
 pub use crabbox_proto::wire::{Lease, LeaseState, Run, RunEvent, RunState, Timestamp};
 
@@ -25,3 +26,4 @@ pub use leases::LeaseFilter;
 pub use notify::{Announcement, AppendListener, APPENDS_CHANNEL};
 pub use record::{LeasePrivate, LeaseRecord};
 pub use runs::RunFilter;
+pub use scratch::scratch_postgres_database;

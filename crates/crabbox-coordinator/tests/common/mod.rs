@@ -65,38 +65,10 @@ pub async fn database_url(backend: &str, dir: &Path) -> String {
         "sqlite" => crabbox_coordinator::default_database_url(dir),
         _ => {
             let admin = std::env::var("CRABBOX_TEST_POSTGRES_URL").unwrap();
-            fresh_postgres_database(&admin).await
+            crabbox_store::scratch_postgres_database(&admin)
+                .await
+                .expect("scratch postgres database")
         }
-    }
-}
-
-/// Creates an empty database next to the one `admin` names and returns its URL.
-async fn fresh_postgres_database(admin: &str) -> String {
-    use sqlx::{Connection, Executor};
-    sqlx::any::install_default_drivers();
-    let mut connection = sqlx::AnyConnection::connect(admin)
-        .await
-        .expect("connect to postgres");
-    let mut nonce = [0u8; 6];
-    getrandom::fill(&mut nonce).unwrap();
-    let name = format!(
-        "cbx_t_{}",
-        nonce
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect::<String>()
-    );
-    connection
-        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .expect("create database");
-    let (base, query) = admin
-        .split_once('?')
-        .map_or((admin, None), |(base, query)| (base, Some(query)));
-    let prefix = &base[..base.rfind('/').expect("database in the url")];
-    match query {
-        Some(query) => format!("{prefix}/{name}?{query}"),
-        None => format!("{prefix}/{name}"),
     }
 }
 
