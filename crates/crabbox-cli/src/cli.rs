@@ -56,6 +56,9 @@ pub enum Command {
     /// Local claim files.
     #[command(subcommand)]
     Claims(ClaimsCommand),
+    /// Cross-provider peer groups: peers, SSH mesh, release.
+    #[command(subcommand)]
+    Pond(PondCommand),
     /// Save a coordinator URL and token in the user config (token read from stdin).
     Login(LoginArgs),
     /// Remove the coordinator token from the user config (the URL stays).
@@ -99,6 +102,8 @@ pub struct ProviderArgs {
     /// Work root on the static host.
     #[arg(long = "static-work-root")]
     pub static_work_root: Option<String>,
+    #[command(flatten)]
+    pub sealos: Box<crate::sealos_flags::SealosArgs>,
 }
 
 /// Flags that shape a new lease.
@@ -121,6 +126,15 @@ pub struct LeaseCreateArgs {
     /// Requested slug for a new lease.
     #[arg(long)]
     pub slug: Option<String>,
+    /// Join the lease to this pond (label `pond=<name>`).
+    #[arg(long)]
+    pub pond: Option<String>,
+    /// Port pond peers may reach on this lease (repeatable, comma lists, at most 10).
+    #[arg(long)]
+    pub expose: Vec<String>,
+    /// Run a local lease's sshd in its own network namespace (root only).
+    #[arg(long = "local-netns", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
+    pub local_netns: Option<bool>,
 }
 
 #[derive(Debug, Args, Default)]
@@ -236,6 +250,9 @@ pub struct HeartbeatArgs {
 pub struct ListArgs {
     #[command(flatten)]
     pub provider: ProviderArgs,
+    /// Only leases of this pond.
+    #[arg(long)]
+    pub pond: Option<String>,
     #[arg(long)]
     pub json: bool,
 }
@@ -244,8 +261,68 @@ pub struct ListArgs {
 pub struct DoctorArgs {
     #[command(flatten)]
     pub provider: ProviderArgs,
+    /// Also check this pond: reachability matrix, SSH mesh, URL targets, tailnet policy.
+    #[arg(long)]
+    pub pond: Option<String>,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PondCommand {
+    /// How each member of a pond is reached.
+    Peers(PondPeersArgs),
+    /// Forward every member's exposed ports to loopback over SSH.
+    Connect(PondConnectArgs),
+    /// Stop the SSH-mesh daemons started by `pond connect --export`.
+    Disconnect(PondNameArgs),
+    /// Release every member of a pond.
+    Release(PondReleaseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PondPeersArgs {
+    #[arg(long)]
+    pub pond: Option<String>,
+    /// Only members of this provider.
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Publish this port through URL bridges (1-65535; 0 = off).
+    #[arg(long = "share-port", default_value_t = 0)]
+    pub share_port: u32,
+    /// Lifetime of published shares.
+    #[arg(long = "share-ttl", default_value = "24h")]
+    pub share_ttl: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PondConnectArgs {
+    /// Pond name.
+    pub name: String,
+    /// Only members of this provider.
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Start background daemons and print `export` lines for `eval`.
+    #[arg(long)]
+    pub export: bool,
+    /// Print the forward table only; no files, no probes, no ssh.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PondNameArgs {
+    /// Pond name.
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PondReleaseArgs {
+    /// Pond name (words are joined with spaces, then normalized).
+    #[arg(required = true, num_args = 1..)]
+    pub name: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -281,6 +281,13 @@ pub fn create_flags(create: &LeaseCreateArgs) -> Vec<FlagValue> {
         "--idle-timeout",
         &create.idle_timeout,
     );
+    push_flag(&mut flags, "pond", "--pond", &create.pond);
+    push_flag(
+        &mut flags,
+        "local.netns",
+        "--local-netns",
+        &create.local_netns.map(|on| on.to_string()),
+    );
     flags
 }
 
@@ -312,6 +319,9 @@ pub fn provider_flags(provider: &ProviderArgs) -> Vec<FlagValue> {
         "--static-work-root",
         &provider.static_work_root,
     );
+    for (key, flag, value) in provider.sealos.overrides() {
+        push_flag(&mut flags, key, flag, value);
+    }
     flags
 }
 
@@ -338,6 +348,8 @@ pub fn provider_settings(paths: &Paths, config: &Config) -> ProviderSettings {
         port: text("static.port"),
         work_root: text("static.workRoot"),
     };
+    settings.local_netns = config.bool("local.netns");
+    settings.sealos = crate::sealos_flags::settings(config, &paths.home);
     settings
 }
 

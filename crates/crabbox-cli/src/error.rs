@@ -89,7 +89,10 @@ impl From<crabbox_providers::ProviderError> for CliError {
             };
         }
         let code = match &error {
-            ProviderError::NotFound { .. } | ProviderError::Expired { .. } => ExitCode::Identity,
+            ProviderError::NotFound { .. }
+            | ProviderError::Expired { .. }
+            | ProviderError::Conflict { .. } => ExitCode::Identity,
+            ProviderError::NotReady { .. } => ExitCode::Readiness,
             ProviderError::Prerequisite { .. } => ExitCode::Provider,
             ProviderError::Invalid { .. } => ExitCode::Usage,
             ProviderError::Failed { .. } | ProviderError::Io { .. } => ExitCode::Failure,
@@ -132,6 +135,17 @@ impl From<crabbox_sync::SyncError> for CliError {
         let mut cli = CliError::new(ExitCode::Sync, format!("sync failed: {error}"));
         cli.hint = hint;
         cli
+    }
+}
+
+impl From<crabbox_pond::PondError> for CliError {
+    fn from(error: crabbox_pond::PondError) -> CliError {
+        use crabbox_pond::PondError;
+        let code = match &error {
+            PondError::PortsExhausted { .. } => ExitCode::Remote,
+            _ => ExitCode::Usage,
+        };
+        CliError::new(code, error.to_string()).with_hint(error.hint())
     }
 }
 

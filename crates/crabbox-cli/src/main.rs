@@ -11,16 +11,20 @@ mod forward_env;
 mod leases;
 mod printer;
 mod recording;
+mod sealos_flags;
 mod timing;
 mod user_config;
 
 use clap::{CommandFactory, Parser};
 
-use cli::{ClaimsCommand, Cli, Command, ConfigCommand, CoordinatorCommand};
+use cli::{ClaimsCommand, Cli, Command, ConfigCommand, CoordinatorCommand, PondCommand};
 use context::App;
 use error::CliResult;
 
 fn main() {
+    if let Some(code) = commands::pond::anchor_main() {
+        std::process::exit(code);
+    }
     if std::env::args_os().len() <= 1 {
         // No command: help on stdout, usage exit code.
         let _ = Cli::command().print_help();
@@ -85,6 +89,10 @@ async fn dispatch(app: &mut App, command: Command) -> CliResult<i32> {
             unreachable!("main runs the coordinator on its own runtime")
         }
         Command::Claims(ClaimsCommand::List(args)) => info::claims_list(app, args),
+        Command::Pond(PondCommand::Peers(args)) => pond::peers(app, args).await,
+        Command::Pond(PondCommand::Connect(args)) => pond::connect(app, args).await,
+        Command::Pond(PondCommand::Disconnect(args)) => pond::disconnect(app, args).await,
+        Command::Pond(PondCommand::Release(args)) => pond::release(app, args).await,
         Command::Config(ConfigCommand::Path) => info::config_path(app),
         Command::Config(ConfigCommand::Show(args)) => info::config_show(app, args),
         Command::Watch(args) => {

@@ -70,6 +70,7 @@ pub static KEYS: &[KeySpec] = &[
     KeySpec::new("provider", Str, &["CRABBOX_PROVIDER"], None),
     KeySpec::new("profile", Str, &["CRABBOX_PROFILE"], Some("default")),
     KeySpec::new("class", Str, &["CRABBOX_DEFAULT_CLASS"], Some("beast")),
+    KeySpec::new("pond", Str, &["CRABBOX_POND"], None),
     KeySpec::new(
         "target",
         Enum(TARGETS),
@@ -199,6 +200,119 @@ pub static KEYS: &[KeySpec] = &[
     // choose these for the operator.
     KeySpec::new("local.netns", Bool, &["CRABBOX_LOCAL_NETNS"], Some("false")).trusted_only(),
     KeySpec::new("local.workRoot", Str, &["CRABBOX_LOCAL_WORK_ROOT"], None).trusted_only(),
+    // Sealos DevBox: a checkout may only choose whether release deletes; the
+    // cluster, credentials, image and routes stay the operator's choice.
+    KeySpec::new(
+        "sealosDevbox.kubectl",
+        Str,
+        &["CRABBOX_SEALOS_DEVBOX_KUBECTL"],
+        Some("kubectl"),
+    )
+    .trusted_only(),
+    KeySpec::new(
+        "sealosDevbox.kubeconfig",
+        Str,
+        &["CRABBOX_SEALOS_DEVBOX_KUBECONFIG"],
+        None,
+    )
+    .trusted_only(),
+    KeySpec::new(
+        "sealosDevbox.context",
+        Str,
+        &["CRABBOX_SEALOS_DEVBOX_CONTEXT"],
+        None,
+    )
+    .trusted_only(),
+    KeySpec::new(
+        "sealosDevbox.namespace",
+        Str,
+        &["CRABBOX_SEALOS_DEVBOX_NAMESPACE"],
+        Some("default"),
+    )
+    .trusted_only(),
+    KeySpec::new(
+        "sealosDevbox.image",
+        Str,
+        &["CRABBOX_SEALOS_DEVBOX_IMAGE"],
+        None,
+    )
+    .trusted_only(),
+    KeySpec::new(
+        "sealosDevbox.templateID",
+        Str,
+        &["CRABBOX_SEALOS_DEVBOX_TEMPLATE_ID"],
+        None,
+    )
+    .trusted_only(),
+    KeySpec::new(
+        "sealosDevbox.cpu",
+        Str,
+        &["CRABBOX_SEALOS_DEVBOX_CPU"],
+        Some("2"),
+    )
+    .trusted_only(),
+    KeySpec::new(
+        "sealosDevbox.memory",
+        Str,
+        &["CRABBOX_SEALOS_DEVBOX_MEMORY"],
+        Some("4Gi"),
+    )
+    .trusted_only(),
+    KeySpec::new(
+        "sealosDevbox.storageLimit",
+        Str,
+        &["CRABBOX_SEALOS_DEVBOX_STORAGE_LIMIT"],
+        Some("20Gi"),
+    )
+    .trusted_only(),
+    KeySpec::new(
+        "sealosDevbox.network",
+        Str,
+        &["CRABBOX_SEALOS_DEVBOX_NETWORK"],
+        Some("SSHGate"),
+    )
+    .trusted_only(),
+    KeySpec::new(
+        "sealosDevbox.sshGatewayHost",
+        Str,
+        &["CRABBOX_SEALOS_DEVBOX_SSH_GATEWAY_HOST"],
+        None,
+    )
+    .trusted_only(),
+    KeySpec::new(
+        "sealosDevbox.sshGatewayPort",
+        Str,
+        &["CRABBOX_SEALOS_DEVBOX_SSH_GATEWAY_PORT"],
+        Some("2233"),
+    )
+    .trusted_only(),
+    KeySpec::new(
+        "sealosDevbox.sshUser",
+        Str,
+        &["CRABBOX_SEALOS_DEVBOX_SSH_USER"],
+        Some("devbox"),
+    )
+    .trusted_only(),
+    KeySpec::new(
+        "sealosDevbox.workRoot",
+        Str,
+        &["CRABBOX_SEALOS_DEVBOX_WORK_ROOT"],
+        Some("/home/devbox/project"),
+    )
+    .trusted_only(),
+    KeySpec::new(
+        "sealosDevbox.nodeHost",
+        Str,
+        &["CRABBOX_SEALOS_DEVBOX_NODE_HOST"],
+        None,
+    )
+    .trusted_only(),
+    KeySpec::new(
+        "sealosDevbox.deleteOnRelease",
+        Bool,
+        &["CRABBOX_SEALOS_DEVBOX_DELETE_ON_RELEASE"],
+        Some("false"),
+    ),
 ];
 
 /// How an alias combines with its key when one file sets both.
@@ -284,7 +398,6 @@ pub static IGNORED_SECTIONS: &[&str] = &[
     "browser",
     "code",
     "lease",
-    "pond",
     "broker.access",
     "broker.autoWebVNC",
     "broker.loginRedirectOrigins",

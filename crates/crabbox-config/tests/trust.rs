@@ -187,3 +187,20 @@ fn text_lines_are_sorted_and_empty_lists_show_a_dash() {
         "{text}"
     );
 }
+
+#[test]
+fn a_checkout_may_only_choose_sealos_delete_on_release() {
+    let world = World::new();
+    world.write_user("sealosDevbox:\n  image: user/image\n  context: user-ctx\n");
+    world.write_repo(
+        "crabbox.yaml",
+        "sealosDevbox:\n  deleteOnRelease: true\n  image: evil/image\n  context: evil\n  kubeconfig: /tmp/evil\n",
+    );
+    let config = world.load().unwrap().config;
+    assert!(config.bool("sealosDevbox.deleteOnRelease"));
+    assert_eq!(config.str("sealosDevbox.image"), Some("user/image"));
+    assert_eq!(config.str("sealosDevbox.context"), Some("user-ctx"));
+    assert_eq!(config.str("sealosDevbox.kubeconfig"), None);
+    assert_eq!(config.str("sealosDevbox.namespace"), Some("default"));
+    assert_eq!(config.str("sealosDevbox.sshGatewayPort"), Some("2233"));
+}

@@ -5,6 +5,7 @@ mod lease;
 pub mod local;
 mod provider;
 mod registry;
+pub mod sealos;
 mod settings;
 mod spec;
 pub mod static_ssh;

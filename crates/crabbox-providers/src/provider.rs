@@ -17,6 +17,8 @@ pub struct AcquireRequest {
     pub class: String,
     pub profile: String,
     pub pond: String,
+    /// Sorted, distinct ports pond peers may reach (`--expose`).
+    pub exposed_ports: Vec<u16>,
 }
 
 /// Outcome of a release.
@@ -28,6 +30,8 @@ pub enum Released {
     AlreadyGone,
     /// The machine is not ours to delete; only local state was dropped.
     ClaimOnly,
+    /// The machine was paused and kept; `run --id` resumes it.
+    Paused,
 }
 
 /// Provider failures, each with a stable class the CLI maps to an exit code.
@@ -49,6 +53,12 @@ pub enum ProviderError {
     /// Configuration the provider cannot use.
     #[error("{message}")]
     Invalid { message: String },
+    /// The resource exists but is not (or no longer) ours to use.
+    #[error("{message}")]
+    Conflict { message: String, hint: String },
+    /// The machine never became usable (error state, timeout).
+    #[error("{message}")]
+    NotReady { message: String, hint: String },
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -68,7 +78,9 @@ impl ProviderError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ProviderError::NotFound { hint, .. } => hint.clone(),
-            ProviderError::Prerequisite { hint, .. } => Some(hint.clone()),
+            ProviderError::Prerequisite { hint, .. }
+            | ProviderError::Conflict { hint, .. }
+            | ProviderError::NotReady { hint, .. } => Some(hint.clone()),
             ProviderError::Expired { .. } => {
                 Some("start a new lease with `crabbox warmup`".to_string())
             }

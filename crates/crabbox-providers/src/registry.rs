@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::local::{LocalProvider, LOCAL_SPEC};
+use crate::sealos::{SealosProvider, SEALOS_SPEC};
 use crate::static_ssh::{StaticProvider, STATIC_SPEC};
 use crate::{Provider, ProviderSettings, ProviderSpec};
 
@@ -25,7 +26,7 @@ impl UnknownProvider {
 
 /// Every built-in provider's spec.
 pub fn specs() -> &'static [&'static ProviderSpec] {
-    static SPECS: [&ProviderSpec; 2] = [&LOCAL_SPEC, &STATIC_SPEC];
+    static SPECS: [&ProviderSpec; 3] = [&LOCAL_SPEC, &STATIC_SPEC, &SEALOS_SPEC];
     &SPECS
 }
 
@@ -47,8 +48,12 @@ pub fn create(
     settings: &ProviderSettings,
 ) -> Result<Arc<dyn Provider>, UnknownProvider> {
     match canonical_name(name)? {
-        "local" => Ok(Arc::new(LocalProvider::new(&settings.paths))),
+        "local" => Ok(Arc::new(LocalProvider::with_netns(
+            &settings.paths,
+            settings.local_netns,
+        ))),
         "ssh" => Ok(Arc::new(StaticProvider::new(settings))),
+        "sealos-devbox" => Ok(Arc::new(SealosProvider::new(settings))),
         other => Err(UnknownProvider {
             name: other.to_string(),
         }),

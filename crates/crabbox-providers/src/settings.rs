@@ -33,6 +33,10 @@ pub struct ProviderSettings {
     pub work_root: String,
     pub ssh: SshSettings,
     pub static_host: StaticSettings,
+    /// `local.netns`: local leases get their own network namespace (root only).
+    pub local_netns: bool,
+    /// `sealosDevbox.*`.
+    pub sealos: crate::sealos::SealosSettings,
 }
 
 impl ProviderSettings {
@@ -42,6 +46,8 @@ impl ProviderSettings {
             work_root: "/work/crabbox".into(),
             ssh: SshSettings::default(),
             static_host: StaticSettings::default(),
+            local_netns: false,
+            sealos: crate::sealos::SealosSettings::default(),
         }
     }
 }

@@ -152,8 +152,21 @@ impl Provider for StaticProvider {
         false
     }
 
-    async fn acquire(&self, _request: &crate::AcquireRequest) -> Result<Lease, ProviderError> {
-        self.lease()
+    /// The configured host; a pond and exposed ports only travel in the labels
+    /// (the claim keeps them, the host knows nothing of them).
+    async fn acquire(&self, request: &crate::AcquireRequest) -> Result<Lease, ProviderError> {
+        let mut lease = self.lease()?;
+        if !request.pond.is_empty() {
+            lease.pond = request.pond.clone();
+            lease.labels.insert("pond".into(), request.pond.clone());
+        }
+        if !request.exposed_ports.is_empty() {
+            let ports: Vec<String> = request.exposed_ports.iter().map(u16::to_string).collect();
+            lease
+                .labels
+                .insert("crabbox_exposed_ports".into(), ports.join("-"));
+        }
+        Ok(lease)
     }
 
     async fn resolve(&self, lease_id: &str) -> Result<Lease, ProviderError> {

@@ -2,11 +2,20 @@
 //! sync, a runner for the real `crabbox` binary, and probes for the processes a
 //! lease leaves (or must not leave) behind.
 
+pub mod fakes;
 mod sandbox;
 mod sshd;
 
 pub use sandbox::{Output, Sandbox};
 pub use sshd::{free_port, SshdFixture};
+
+/// True when the tests run as root (network namespaces, `/run/sshd`).
+pub fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| output.stdout == b"0\n")
+}
 
 /// True when a process whose command line contains `needle` is running
 /// (zombies excluded).

@@ -53,8 +53,24 @@ pub fn lease_from_wire(record: &wire::Lease) -> Lease {
         ttl_secs: record.ttl_seconds,
         keep: record.keep,
         pond: record.pond.clone(),
-        labels: record.labels.clone(),
+        labels: pond_labels(record),
     }
+}
+
+/// The record's labels plus `pond` and `crabbox_exposed_ports` synthesized from its
+/// fields, as provider labels carry them.
+fn pond_labels(record: &wire::Lease) -> std::collections::BTreeMap<String, String> {
+    let mut labels = record.labels.clone();
+    if !record.pond.is_empty() {
+        labels.insert(crabbox_pond::POND_LABEL.into(), record.pond.clone());
+    }
+    if !record.exposed_ports.is_empty() {
+        labels.insert(
+            crabbox_pond::EXPOSED_PORTS_LABEL.into(),
+            crabbox_pond::encode_ports_label(&record.exposed_ports),
+        );
+    }
+    labels
 }
 
 /// The error for a lease the coordinator reports ended: proof that it is gone.

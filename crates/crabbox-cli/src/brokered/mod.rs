@@ -133,6 +133,7 @@ impl Provider for BrokeredProvider {
             keep: request.keep,
             ssh_public_key: request.public_key.clone(),
             pond: request.pond.clone(),
+            exposed_ports: request.exposed_ports.clone(),
             ..CreateLeaseRequest::default()
         };
         let created = tokio::select! {

@@ -11,6 +11,7 @@ struct Check {
     check: String,
     message: String,
     hint: Option<String>,
+    details: Option<serde_json::Value>,
 }
 
 impl Check {
@@ -20,6 +21,7 @@ impl Check {
             check: check.to_string(),
             message,
             hint: None,
+            details: None,
         }
     }
 }
@@ -76,7 +78,7 @@ pub async fn doctor(app: &mut App, args: DoctorArgs) -> CliResult<i32> {
         checks.push(check);
         if failed {
             // Without a usable coordinator the provider cannot be selected either.
-            return Ok(report(app, &checks, "-", args.json));
+            return Ok(report(app, &checks, "-", args.json, None));
         }
     }
     let selected = app.provider(&config, false)?;
@@ -105,10 +107,32 @@ pub async fn doctor(app: &mut App, args: DoctorArgs) -> CliResult<i32> {
                 check: check.check,
                 message: check.message,
                 hint: check.hint,
+                details: None,
             });
         }
     }
-    Ok(report(app, &checks, provider.spec().name, args.json))
+    let matrix = match &args.pond {
+        Some(pond) => {
+            let section = super::pond::doctor_section(app, pond).await?;
+            checks.extend(section.checks.into_iter().map(|check| Check {
+                status: check.status,
+                check: check.check,
+                message: check.message,
+                hint: None,
+                details: Some(check.details),
+            }));
+            Some(section.matrix)
+        }
+        None => None,
+    };
+    let code = report(
+        app,
+        &checks,
+        provider.spec().name,
+        args.json,
+        matrix.as_ref(),
+    );
+    Ok(code)
 }
 
 /// `broker`: who the configured coordinator says we are (read-only).
@@ -143,21 +167,31 @@ async fn broker_check(app: &App, config: &crabbox_config::Config) -> Option<Chec
 }
 
 /// Prints the checks; the exit code is 1 when any failed or is missing.
-fn report(app: &App, checks: &[Check], provider: &str, json: bool) -> i32 {
+fn report(
+    app: &App,
+    checks: &[Check],
+    provider: &str,
+    json: bool,
+    matrix: Option<&crabbox_pond::Matrix>,
+) -> i32 {
     let ok = checks
         .iter()
         .all(|check| !matches!(check.status, "failed" | "missing"));
     if json {
-        app.printer.json(&json!({
+        let mut body = json!({
             "ok": ok,
             "provider": provider,
             "checks": checks.iter().map(|check| json!({
                 "status": check.status,
                 "check": check.check,
                 "message": check.message,
-                "details": check.hint.as_ref().map(|hint| json!({"hint": hint})).unwrap_or(json!({})),
+                "details": check.details.clone().unwrap_or_else(|| check.hint.as_ref().map(|hint| json!({"hint": hint})).unwrap_or(json!({}))),
             })).collect::<Vec<_>>(),
-        }));
+        });
+        if let Some(matrix) = matrix {
+            body["reachability"] = serde_json::to_value(matrix).expect("matrix serializes");
+        }
+        app.printer.json(&body);
     } else {
         for check in checks {
             let hint = check
@@ -169,6 +203,9 @@ fn report(app: &App, checks: &[Check], provider: &str, json: bool) -> i32 {
                 "{:<7} {:<8} {}{hint}",
                 check.status, check.check, check.message
             ));
+        }
+        for line in matrix.map(crabbox_pond::Matrix::text).unwrap_or_default() {
+            app.printer.out(line);
         }
     }
     if ok {

@@ -8,6 +8,7 @@ pub mod coordinator;
 pub mod doctor;
 pub mod history;
 pub mod info;
+pub mod pond;
 pub mod run;
 pub mod status;
 pub mod stop;

@@ -112,6 +112,12 @@ pub async fn status(app: &mut App, args: StatusArgs) -> CliResult<i32> {
             ready = port_open(&lease);
         }
     }
+    if lease.pond.is_empty() {
+        // Providers that keep no labels (an existing ssh host): the claim knows.
+        if let Ok(Some(claim)) = app.claims.load(&lease.id) {
+            lease.pond = claim.pond;
+        }
+    }
     if args.json {
         app.printer.json(&status_json(app, &lease, ready));
     } else {
@@ -203,10 +209,25 @@ fn server_json(lease: &Lease) -> serde_json::Value {
 }
 
 pub async fn list(app: &mut App, args: ListArgs) -> CliResult<i32> {
+    let pond = crabbox_pond::validate_pond(args.pond.as_deref().unwrap_or(""))?;
     let config = app.config(None, provider_flags(&args.provider))?;
     let selected = app.provider(&config, false)?;
     let provider = selected.provider;
-    let leases = match &selected.coordinator {
+    let in_pond = |lease: &Lease| {
+        pond.is_empty()
+            || lease
+                .labels
+                .get(crabbox_pond::POND_LABEL)
+                .is_some_and(|value| crabbox_pond::same_pond(value, &pond))
+    };
+    let pond_view = |view: serde_json::Value| {
+        if pond.is_empty() {
+            view
+        } else {
+            crabbox_pond::filter_view(view, &pond)
+        }
+    };
+    let leases: Vec<Lease> = match &selected.coordinator {
         Some(client) => {
             // The coordinator's own records: it owns these leases' state.
             let filter = crabbox_client::LeaseFilter {
@@ -216,8 +237,9 @@ pub async fn list(app: &mut App, args: ListArgs) -> CliResult<i32> {
             let mut records = client.list_leases(&filter).await?;
             records.retain(|record| record.state.is_live());
             if args.json {
-                app.printer
-                    .json(&serde_json::to_value(&records).expect("leases serialize"));
+                app.printer.json(&pond_view(
+                    serde_json::to_value(&records).expect("leases serialize"),
+                ));
                 return Ok(0);
             }
             records
@@ -229,14 +251,15 @@ pub async fn list(app: &mut App, args: ListArgs) -> CliResult<i32> {
             app.reap_expired(provider.as_ref());
             let leases = provider.list().await?;
             if args.json {
-                app.printer.json(&serde_json::Value::Array(
+                app.printer.json(&pond_view(serde_json::Value::Array(
                     leases.iter().map(server_json).collect(),
-                ));
+                )));
                 return Ok(0);
             }
             leases
         }
     };
+    let leases: Vec<Lease> = leases.into_iter().filter(|lease| in_pond(lease)).collect();
     if leases.is_empty() {
         app.printer
             .note(format!("no leases (provider {})", provider.spec().name));

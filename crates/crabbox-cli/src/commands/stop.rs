@@ -39,6 +39,10 @@ pub async fn stop(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
             "released static lease={} host={} (claim dropped; the host itself is untouched)",
             lease.id, lease.host
         )),
+        Released::Paused => app.printer.note(format!(
+            "paused lease={} server={} slug={} (resume with `crabbox run --id {}`)",
+            lease.id, lease.server_id, lease.slug, lease.slug
+        )),
         Released::AlreadyGone => app.printer.note(format!(
             "lease {} is already gone; nothing to stop",
             lease.id

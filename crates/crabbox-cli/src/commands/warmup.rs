@@ -15,6 +15,7 @@ pub async fn warmup(app: &mut App, args: WarmupArgs) -> CliResult<i32> {
     let started = Instant::now();
     app.printer.quiet = args.timing_json;
     let (repo, config) = app.repo_config(create_flags(&args.create))?;
+    let settings = LeaseSettings::new(&config, args.keep.unwrap_or(true), &args.create)?;
     let cancel = Cancel::install();
     app.cancel = Some(cancel.clone());
     let selected = app.provider(&config, true)?;
@@ -24,10 +25,6 @@ pub async fn warmup(app: &mut App, args: WarmupArgs) -> CliResult<i32> {
         .as_ref()
         .map(|client| client.base_url().to_string());
     app.reap_expired(provider.as_ref());
-    let settings = LeaseSettings {
-        keep: args.keep.unwrap_or(true),
-        slug: args.create.slug.clone(),
-    };
     let lease = match leases::acquire(app, &config, &provider, &settings).await {
         Ok(lease) => lease,
         Err(error) => return interrupted_or(&cancel, error),

@@ -19,6 +19,26 @@ use super::target;
 pub struct LeaseSettings {
     pub keep: bool,
     pub slug: Option<String>,
+    /// Normalized pond name, empty for none.
+    pub pond: String,
+    pub exposed_ports: Vec<u16>,
+}
+
+impl LeaseSettings {
+    /// Validates `--pond` (from config, where the flag lands) and `--expose`
+    /// before anything is leased.
+    pub fn new(
+        config: &Config,
+        keep: bool,
+        create: &crate::cli::LeaseCreateArgs,
+    ) -> CliResult<LeaseSettings> {
+        Ok(LeaseSettings {
+            keep,
+            slug: create.slug.clone(),
+            pond: crabbox_pond::validate_pond(config.str("pond").unwrap_or(""))?,
+            exposed_ports: crabbox_pond::parse_exposed_ports(&create.expose)?,
+        })
+    }
 }
 
 fn seconds(config: &Config, key: &str, fallback: u64) -> i64 {
@@ -63,7 +83,8 @@ pub async fn acquire(
         keep: settings.keep,
         class: config.str("class").unwrap_or("beast").to_string(),
         profile: config.str("profile").unwrap_or("default").to_string(),
-        pond: String::new(),
+        pond: settings.pond.clone(),
+        exposed_ports: settings.exposed_ports.clone(),
     };
     if !provider.uses_lease_keys() {
         return Ok(provider.acquire(&request).await?);
@@ -127,7 +148,15 @@ pub fn claim(
     template.idle_timeout_seconds = lease.idle_timeout_secs;
     template.target_os = "linux".into();
     template.pond = lease.pond.clone();
+    template.labels = lease.labels.clone();
     template.cloud_id = lease.server_id.clone();
+    if lease.ssh_key.is_some() {
+        // An existing host (configured key): remember how to reach it again.
+        template.static_host = lease.host.clone();
+        template.static_user = lease.user.clone();
+        template.static_port = lease.port.to_string();
+        template.static_work_root = lease.work_root.clone();
+    }
     Ok(app
         .claims
         .claim_for_repo(&lease.id, template, repo_root, reclaim, now_unix())?)

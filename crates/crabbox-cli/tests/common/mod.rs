@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod pond;
 pub mod proxy;
 
 use std::io::{BufRead, BufReader};

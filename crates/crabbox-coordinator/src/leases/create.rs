@@ -194,6 +194,7 @@ async fn provision(
         class: reserved.lease.class.clone(),
         profile: reserved.lease.profile.clone(),
         pond: reserved.lease.pond.clone(),
+        exposed_ports: reserved.lease.exposed_ports.clone(),
     };
     match provider.acquire(&request).await {
         Ok(machine) => finalize(coordinator, &id, machine).await,

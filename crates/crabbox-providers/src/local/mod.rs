@@ -2,6 +2,8 @@
 //! host key, the lease key as its only authorized key, and a work root inside the
 //! lease directory. No account anywhere is needed, which makes it the default.
 
+mod doctor;
+pub mod netns;
 mod processes;
 mod record;
 mod sshd;
@@ -12,8 +14,8 @@ use async_trait::async_trait;
 use crabbox_core::{ensure_private_dir, is_safe_file_stem, now_unix, Paths};
 
 use crate::{
-    AcquireRequest, CleanupDecision, Doctor, DoctorCheck, Feature, Lease, LeaseState, Provider,
-    ProviderError, ProviderKind, ProviderSpec, Reaper, Released,
+    AcquireRequest, CleanupDecision, Doctor, Feature, Lease, LeaseState, Provider, ProviderError,
+    ProviderKind, ProviderSpec, Reaper, Released,
 };
 pub use record::resource_name;
 use record::LocalRecord;
@@ -35,12 +37,19 @@ const INCOMPLETE_GRACE_SECS: i64 = 600;
 
 pub struct LocalProvider {
     root: PathBuf,
+    /// New leases get their own network namespace (`local.netns`).
+    netns: bool,
 }
 
 impl LocalProvider {
     pub fn new(paths: &Paths) -> LocalProvider {
+        LocalProvider::with_netns(paths, false)
+    }
+
+    pub fn with_netns(paths: &Paths, netns: bool) -> LocalProvider {
         LocalProvider {
             root: paths.local_leases_dir(),
+            netns,
         }
     }
 
@@ -88,8 +97,12 @@ impl LocalProvider {
             } else {
                 sshd::free_port()?
             };
-            sshd::write_config(files, port, &record.user)?;
-            match sshd::start(files, &sshd) {
+            let (listen, prefix) = match &record.netns {
+                Some(plan) => (plan.lease_ip.clone(), netns::exec_prefix(plan)),
+                None => ("127.0.0.1".to_string(), Vec::new()),
+            };
+            sshd::write_config(files, &listen, port, &record.user)?;
+            match sshd::start(files, &sshd, &prefix) {
                 Ok(pid) => {
                     record.port = port;
                     record.sshd_pid = pid;
@@ -103,6 +116,13 @@ impl LocalProvider {
 
     fn delete(&self, files: &LeaseFiles, pid: Option<i32>) -> Result<(), ProviderError> {
         processes::kill_lease_processes(pid, &files.dir);
+        let plan = LocalRecord::read(&files.record())
+            .ok()
+            .and_then(|record| record.netns)
+            .or_else(|| netns::read_pending(&files.dir));
+        if let Some(plan) = plan {
+            netns::remove(&plan);
+        }
         match std::fs::remove_dir_all(&files.dir) {
             Ok(()) => Ok(()),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -146,6 +166,16 @@ impl LocalProvider {
             class: request.class.clone(),
             profile: request.profile.clone(),
             pond: request.pond.clone(),
+            exposed_ports: request.exposed_ports.clone(),
+            netns: None,
+        };
+        // Held until lease.json names the block.
+        let _lock = if self.netns {
+            let (lock, plan) = netns::attach(&self.root, &files.dir, &request.lease_id)?;
+            record.netns = Some(plan);
+            Some(lock)
+        } else {
+            None
         };
         self.start_sshd(files, &mut record)?;
         record.write(&files.record())?;
@@ -192,6 +222,9 @@ impl Provider for LocalProvider {
 
     async fn acquire(&self, request: &AcquireRequest) -> Result<Lease, ProviderError> {
         crabbox_ssh::find_tool("sshd")?;
+        if self.netns {
+            netns::require_root()?;
+        }
         let files = self.files(&request.lease_id)?;
         ensure_private_dir(&self.root)
             .map_err(|error| ProviderError::io(format!("create {}", self.root.display()), error))?;
@@ -358,37 +391,4 @@ fn modified_age(dir: &Path, now: i64) -> i64 {
         .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|since| now - since.as_secs() as i64)
         .unwrap_or(0)
-}
-
-impl Doctor for LocalProvider {
-    fn checks(&self) -> Vec<DoctorCheck> {
-        let mut checks = Vec::new();
-        for tool in ["sshd", "ssh-keygen"] {
-            checks.push(match crabbox_ssh::find_tool(tool) {
-                Ok(path) => DoctorCheck {
-                    status: "ok",
-                    check: tool.into(),
-                    message: format!("path={}", path.display()),
-                    hint: None,
-                },
-                Err(missing) => DoctorCheck {
-                    status: "missing",
-                    check: tool.into(),
-                    message: missing.to_string(),
-                    hint: Some(missing.hint()),
-                },
-            });
-        }
-        let leases = self.records().len();
-        checks.push(DoctorCheck {
-            status: "ok",
-            check: "provider".into(),
-            message: format!(
-                "provider=local root={} leases={leases} mutation=false",
-                self.root.display()
-            ),
-            hint: None,
-        });
-        checks
-    }
 }

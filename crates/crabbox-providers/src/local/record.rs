@@ -32,6 +32,11 @@ pub struct LocalRecord {
     pub profile: String,
     #[serde(default)]
     pub pond: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exposed_ports: Vec<u16>,
+    /// The lease's own address when its sshd runs in a network namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<crate::local::netns::NetnsLease>,
 }
 
 impl LocalRecord {
@@ -86,6 +91,13 @@ impl LocalRecord {
         if !self.pond.is_empty() {
             labels.insert("pond".into(), self.pond.clone());
         }
+        if !self.exposed_ports.is_empty() {
+            let ports: Vec<String> = self.exposed_ports.iter().map(u16::to_string).collect();
+            labels.insert("crabbox_exposed_ports".into(), ports.join("-"));
+        }
+        if let Some(netns) = &self.netns {
+            labels.insert("netns".into(), netns.name.clone());
+        }
         Lease {
             id: self.lease_id.clone(),
             slug: self.slug.clone(),
@@ -94,7 +106,10 @@ impl LocalRecord {
             server_id: self.sshd_pid.to_string(),
             name: resource_name(&self.lease_id, &self.slug),
             server_type: "local".into(),
-            host: "127.0.0.1".into(),
+            host: self
+                .netns
+                .as_ref()
+                .map_or_else(|| "127.0.0.1".to_string(), |netns| netns.lease_ip.clone()),
             user: self.user.clone(),
             port: self.port,
             fallback_ports: Vec::new(),
@@ -119,5 +134,33 @@ pub fn resource_name(lease_id: &str, slug: &str) -> String {
         format!("crabbox-cbx-{hash:08x}")
     } else {
         format!("crabbox-{slug}-{hash:08x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn older_records_read_and_pond_metadata_becomes_labels() {
+        let old = r#"{"leaseID":"cbx_0123456789ab","slug":"db","state":"ready","user":"root",
+            "port":2222,"hostKey":"ssh-ed25519 AAAA","workRoot":"/w","createdAt":1,
+            "lastTouchedAt":1,"idleTimeoutSeconds":60,"ttlSeconds":60,"keep":true}"#;
+        let mut record: LocalRecord = serde_json::from_str(old).unwrap();
+        assert!(record.exposed_ports.is_empty() && record.netns.is_none());
+        let lease = record.to_lease();
+        assert_eq!(lease.host, "127.0.0.1");
+        assert!(!lease.labels.contains_key("crabbox_exposed_ports"));
+        record.pond = "alpha".into();
+        record.exposed_ports = vec![80, 8080];
+        record.netns = Some(crate::local::netns::NetnsLease::plan(&record.lease_id, 3));
+        let lease = record.to_lease();
+        assert_eq!(lease.host, "10.213.0.14");
+        assert_eq!(lease.labels["pond"], "alpha");
+        assert_eq!(lease.labels["crabbox_exposed_ports"], "80-8080");
+        assert_eq!(lease.labels["netns"], "cbx-0123456789ab");
+        let text = serde_json::to_string(&record).unwrap();
+        let back: LocalRecord = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.netns, record.netns);
     }
 }

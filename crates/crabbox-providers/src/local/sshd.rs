@@ -38,12 +38,17 @@ impl LeaseFiles {
     }
 }
 
-/// Writes `sshd_config` for `port`: loopback only, the lease's own host key, the
+/// Writes `sshd_config` for `listen:port` (loopback, or the lease's netns address), the lease's own host key, the
 /// lease key as the only authorized key, no passwords, verbose log (one
 /// `Accepted publickey` line per handshake, which tests count).
-pub fn write_config(files: &LeaseFiles, port: u16, user: &str) -> Result<(), ProviderError> {
+pub fn write_config(
+    files: &LeaseFiles,
+    listen: &str,
+    port: u16,
+    user: &str,
+) -> Result<(), ProviderError> {
     let config = format!(
-        "ListenAddress 127.0.0.1\n\
+        "ListenAddress {listen}\n\
          Port {port}\n\
          HostKey {host_key}\n\
          AuthorizedKeysFile {authorized_keys}\n\
@@ -99,7 +104,8 @@ pub fn free_port() -> Result<u16, ProviderError> {
 /// Starts sshd for the lease. sshd daemonizes itself (new session, stdio on
 /// /dev/null), so it outlives the CLI; once the launcher exits 0 the listener is
 /// bound. Returns the daemon's pid.
-pub fn start(files: &LeaseFiles, sshd: &Path) -> Result<i32, ProviderError> {
+/// `prefix` (e.g. `ip netns exec <ns>`) runs sshd inside a network namespace.
+pub fn start(files: &LeaseFiles, sshd: &Path, prefix: &[String]) -> Result<i32, ProviderError> {
     if rustix::process::geteuid().is_root() {
         // sshd refuses to start as root without its privilege separation directory,
         // which only the system service normally creates.
@@ -107,7 +113,15 @@ pub fn start(files: &LeaseFiles, sshd: &Path) -> Result<i32, ProviderError> {
             .map_err(|error| ProviderError::io("create /run/sshd", error))?;
     }
     let _ = std::fs::remove_file(files.pid_file());
-    let output = Command::new(sshd)
+    let mut command = match prefix.split_first() {
+        Some((program, args)) => {
+            let mut command = Command::new(program);
+            command.args(args).arg(sshd);
+            command
+        }
+        None => Command::new(sshd),
+    };
+    let output = command
         .arg("-f")
         .arg(files.config())
         .arg("-E")

@@ -102,6 +102,7 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
     let started = Instant::now();
     app.printer.quiet = args.timing_json;
     let (repo, config) = app.repo_config(create_flags(&args.create))?;
+    let settings = LeaseSettings::new(&config, args.keep.unwrap_or(false), &args.create)?;
     let sync_options = sync_options(&config, &args);
     // Missing tools, a non-repository and an oversized or mass-deleting sync all
     // fail before anything is leased.
@@ -156,10 +157,6 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
                 json!({ "provider": name, "class": class }),
             );
             app.reap_expired(selected.provider.as_ref());
-            let settings = LeaseSettings {
-                keep: args.keep.unwrap_or(false),
-                slug: args.create.slug.clone(),
-            };
             match leases::acquire(app, &config, &selected.provider, &settings).await {
                 Ok(lease) => {
                     app.printer.note(leases::leased_line(&lease));

@@ -1,0 +1,109 @@
+//! `crabbox-kube-sim`: run the Kubernetes API simulator by hand.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crabbox_kube_sim::{KubeSim, NetworkShape, Options, Rules, CONTEXT};
+
+const USAGE: &str =
+    "usage: crabbox-kube-sim [--listen ADDR] [--kubeconfig-out PATH] [--namespace NS]... \
+[--network nodeport|sshgate] [--node-host HOST] [--devbox-version V] [--pending-ms N] \
+[--error-image IMAGE]... [--deny VERB:RESOURCE]";
+
+fn parse(arguments: Vec<String>) -> Result<(Options, Option<PathBuf>), String> {
+    let mut options = Options::default();
+    let mut kubeconfig = None;
+    let mut arguments = arguments.into_iter();
+    while let Some(flag) = arguments.next() {
+        if flag == "--help" || flag == "-h" {
+            return Err(USAGE.into());
+        }
+        let value = arguments
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+        match flag.as_str() {
+            "--listen" => options.listen = value,
+            "--kubeconfig-out" => kubeconfig = Some(PathBuf::from(value)),
+            "--namespace" => options.namespaces.push(value),
+            "--network" => {
+                options.network = match value.to_ascii_lowercase().replace(['-', '_'], "").as_str()
+                {
+                    "nodeport" => NetworkShape::NodePort,
+                    "sshgate" => NetworkShape::SshGate,
+                    _ => {
+                        return Err(format!(
+                            "--network must be nodeport or sshgate, not {value:?}"
+                        ))
+                    }
+                }
+            }
+            "--node-host" => options.node_host = value,
+            "--devbox-version" => options.devbox_version = value,
+            "--pending-ms" => {
+                let millis = value
+                    .parse()
+                    .map_err(|_| format!("--pending-ms wants a number, not {value:?}"))?;
+                options.pending_for = Duration::from_millis(millis);
+            }
+            "--error-image" => options.error_images.push(value),
+            "--deny" => {
+                let (verb, resource) = value
+                    .split_once(':')
+                    .ok_or("--deny wants VERB:RESOURCE, e.g. patch:devboxes")?;
+                options.rules = Rules::deny(verb, resource);
+            }
+            other => return Err(format!("unknown flag {other}\n{USAGE}")),
+        }
+    }
+    Ok((options, kubeconfig))
+}
+
+fn main() -> ExitCode {
+    let (options, kubeconfig) = match parse(std::env::args().skip(1).collect()) {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let sim = match KubeSim::start(options) {
+        Ok(sim) => sim,
+        Err(error) => {
+            eprintln!(
+                "error: cannot start the simulator: {error}\nhint: pick another --listen address"
+            );
+            return ExitCode::from(1);
+        }
+    };
+    eprintln!("crabbox-kube-sim listening on {}", sim.url());
+    if let Some(path) = kubeconfig {
+        if let Err(error) = sim.write_kubeconfig(&path, "default") {
+            eprintln!("error: cannot write {}: {error}", path.display());
+            return ExitCode::from(1);
+        }
+        eprintln!(
+            "kubeconfig written to {} (context {CONTEXT})",
+            path.display()
+        );
+    }
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return ExitCode::from(1);
+    };
+    runtime.block_on(async {
+        let Ok(mut terminate) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    });
+    drop(sim);
+    ExitCode::SUCCESS
+}
