@@ -200,3 +200,49 @@ fn connect_opens_a_shell_on_the_lease() {
     assert!(output.stdout.contains("shell-42"), "{}", output.stdout);
     sandbox.expect(0, &["stop", &id]);
 }
+
+#[test]
+fn cleanup_removes_claims_whose_lease_the_provider_no_longer_has() {
+    let sandbox = sandbox();
+    let (gone, _) = sandbox.warmup(&[]);
+    let (kept, _) = sandbox.warmup(&[]);
+    // The machine vanishes behind the CLI's back: stop its sshd and its directory.
+    let marker = sandbox
+        .lease_dir(&gone)
+        .join("sshd_config")
+        .display()
+        .to_string();
+    let _ = std::process::Command::new("pkill")
+        .args(["-f", &marker])
+        .status();
+    assert!(eventually(5, || !process_running(&marker)));
+    std::fs::remove_dir_all(sandbox.lease_dir(&gone)).unwrap();
+
+    let dry = sandbox.expect(0, &["cleanup", "--dry-run"]);
+    assert!(
+        dry.stderr
+            .contains(&format!("would remove stale claim id={gone}")),
+        "{}",
+        dry.stderr
+    );
+    assert!(
+        sandbox.claim_file(&gone).exists(),
+        "dry run removes nothing"
+    );
+
+    let swept = sandbox.expect(0, &["cleanup"]);
+    assert!(
+        swept
+            .stderr
+            .contains(&format!("remove stale claim id={gone}")),
+        "{}",
+        swept.stderr
+    );
+    assert!(!sandbox.claim_file(&gone).exists());
+    assert!(
+        sandbox.claim_file(&kept).exists(),
+        "a live lease keeps its claim"
+    );
+    assert!(!swept.stderr.contains(&format!("stale claim id={kept}")));
+    sandbox.expect(0, &["stop", &kept]);
+}

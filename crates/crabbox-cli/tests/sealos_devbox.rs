@@ -73,6 +73,29 @@ fn nodeport_lease_runs_pauses_resumes_and_deletes() {
         .object("devboxes", "default", &name)
         .expect("paused devbox is kept");
     assert_eq!(paused["spec"]["state"], "Paused");
+    // Looking at a paused lease changes nothing: status is read-only. (Let the
+    // simulator's controller finish publishing the paused status first.)
+    let version = |world: &World| {
+        world.sim.object("devboxes", "default", &name).unwrap()["metadata"]["resourceVersion"]
+            .clone()
+    };
+    let mut settled = version(&world);
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let now = version(&world);
+        if now == settled {
+            break;
+        }
+        settled = now;
+    }
+    let looked = sandbox.expect(0, &["status", "--id", "sealos-demo", "--json"]);
+    assert_eq!(looked.json()["id"], lease_id.as_str(), "{}", looked.stdout);
+    let still = world.sim.object("devboxes", "default", &name).unwrap();
+    assert_eq!(still["spec"]["state"], "Paused", "status must not resume");
+    assert_eq!(
+        still["metadata"]["resourceVersion"], settled,
+        "status must not write"
+    );
 
     std::fs::write(sandbox.repo().join("README.txt"), "changed while paused\n").unwrap();
     let resumed = sandbox.expect(

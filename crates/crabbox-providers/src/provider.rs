@@ -157,6 +157,13 @@ pub trait Provider: Send + Sync {
     /// Looks an existing lease up by its canonical ID.
     async fn resolve(&self, lease_id: &str) -> Result<Lease, ProviderError>;
 
+    /// Looks a lease up without changing anything (no resume, no key fetch): what
+    /// `status` and `inspect` use. Providers whose `resolve` has side effects
+    /// override it.
+    async fn inspect(&self, lease_id: &str) -> Result<Lease, ProviderError> {
+        self.resolve(lease_id).await
+    }
+
     /// Resets the idle clock, optionally records a state and a new idle timeout.
     async fn touch(
         &self,

@@ -1,11 +1,15 @@
 //! `crabbox cleanup`: remove expired leases of a provider.
 
-use crabbox_core::now_unix;
+use std::collections::HashSet;
+
+use crabbox_core::{now_unix, Claim};
 use crabbox_proto::ExitCode;
+use crabbox_providers::Provider;
 
 use crate::cli::CleanupArgs;
 use crate::context::{provider_flags, App};
 use crate::error::{CliError, CliResult};
+use crate::leases;
 
 pub async fn cleanup(app: &mut App, args: CleanupArgs) -> CliResult<i32> {
     let (_, config) = app.repo_config(provider_flags(&args.provider))?;
@@ -54,9 +58,44 @@ pub async fn cleanup(app: &mut App, args: CleanupArgs) -> CliResult<i32> {
             ));
         }
     }
-    if decisions.is_empty() {
+    let stale = remove_stale_claims(app, provider.as_ref(), args.dry_run).await;
+    if decisions.is_empty() && stale == 0 {
         app.printer
             .note(format!("no leases (provider {})", provider.spec().name));
     }
     Ok(0)
+}
+
+/// Claims of `provider` whose lease its inventory no longer has. Only a
+/// successful listing proves a lease absent; on any error nothing is removed.
+async fn remove_stale_claims(app: &App, provider: &dyn Provider, dry_run: bool) -> usize {
+    let name = provider.spec().name;
+    let listed = match provider.list().await {
+        Ok(leases) => leases,
+        Err(error) => {
+            app.printer.warn(format!(
+                "stale claims kept: cannot list provider {name}: {error}"
+            ));
+            return 0;
+        }
+    };
+    let known: HashSet<&str> = listed.iter().map(|lease| lease.id.as_str()).collect();
+    let stale: Vec<Claim> = app
+        .claims
+        .all()
+        .into_iter()
+        .filter(|claim| claim.provider == name && leases::claim_coordinator(claim).is_none())
+        .filter(|claim| !known.contains(claim.lease_id.as_str()))
+        .collect();
+    for claim in &stale {
+        let verb = if dry_run { "would remove" } else { "remove" };
+        app.printer.error_line(format!(
+            "{verb} stale claim id={} slug={} reason=provider {name} has no such lease",
+            claim.lease_id, claim.slug
+        ));
+        if !dry_run {
+            app.forget(&claim.lease_id);
+        }
+    }
+    stale.len()
 }

@@ -84,7 +84,7 @@ pub async fn status(app: &mut App, args: StatusArgs) -> CliResult<i32> {
         "crabbox status --id <lease-or-slug>",
     )?;
     let config = app.config(None, provider_flags(&args.lease.provider))?;
-    let resolved = leases::resolve(app, &config, &value).await?;
+    let resolved = leases::resolve_as(app, &config, &value, leases::Access::ReadOnly).await?;
     let mut lease = resolved.lease;
     let mut ready = port_open(&lease);
     if args.wait && !ready {
@@ -101,7 +101,7 @@ pub async fn status(app: &mut App, args: StatusArgs) -> CliResult<i32> {
             tokio::time::sleep(Duration::from_secs(1)).await;
             lease = resolved
                 .provider
-                .resolve(&lease.id)
+                .inspect(&lease.id)
                 .await
                 .map_err(|error| {
                     CliError::new(
@@ -133,7 +133,7 @@ pub async fn inspect(app: &mut App, args: crate::cli::LeaseJsonArgs) -> CliResul
         "crabbox inspect --id <lease-or-slug>",
     )?;
     let config = app.config(None, provider_flags(&args.lease.provider))?;
-    let resolved = leases::resolve(app, &config, &value).await?;
+    let resolved = leases::resolve_as(app, &config, &value, leases::Access::ReadOnly).await?;
     let lease = resolved.lease;
     let ready = port_open(&lease);
     if args.json {

@@ -64,7 +64,7 @@ pub fn lease_value(
 }
 
 /// The coordinator URL a claim records for a brokered lease.
-fn claim_coordinator(claim: &Claim) -> Option<&str> {
+pub fn claim_coordinator(claim: &Claim) -> Option<&str> {
     claim
         .extra
         .get(CLAIM_COORDINATOR_KEY)
@@ -76,6 +76,23 @@ fn claim_coordinator(claim: &Claim) -> Option<&str> {
 /// one brokers the provider) or the provider's inventory. A lease proven gone has
 /// its claim and keys removed before the error.
 pub async fn resolve(app: &App, config: &Config, value: &str) -> CliResult<Resolved> {
+    resolve_as(app, config, value, Access::Use).await
+}
+
+/// Whether the caller will use the lease (a paused machine is resumed) or only
+/// look at it (nothing on the provider side changes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Use,
+    ReadOnly,
+}
+
+pub async fn resolve_as(
+    app: &App,
+    config: &Config,
+    value: &str,
+    access: Access,
+) -> CliResult<Resolved> {
     let explicit = config
         .source("provider")
         .filter(|source| !matches!(source, crabbox_config::Source::Default))
@@ -112,7 +129,11 @@ pub async fn resolve(app: &App, config: &Config, value: &str) -> CliResult<Resol
         Some(claim) => claim.lease_id.clone(),
         None => find_in_inventory(provider.as_ref(), value).await?,
     };
-    match provider.resolve(&lease_id).await {
+    let found = match access {
+        Access::Use => provider.resolve(&lease_id).await,
+        Access::ReadOnly => provider.inspect(&lease_id).await,
+    };
+    match found {
         Ok(lease) => Ok(Resolved {
             lease,
             provider,

@@ -113,6 +113,15 @@ impl Provider for SealosProvider {
         session.resume(devbox).await
     }
 
+    async fn inspect(&self, lease_id: &str) -> Result<Lease, ProviderError> {
+        let session = self.session().await?;
+        let devbox = session
+            .find(lease_id)
+            .await?
+            .ok_or_else(|| not_found(lease_id))?;
+        Ok(session.lease(&devbox))
+    }
+
     async fn touch(
         &self,
         lease_id: &str,
