@@ -73,6 +73,10 @@ fn nodeport_lease_runs_pauses_resumes_and_deletes() {
         .object("devboxes", "default", &name)
         .expect("paused devbox is kept");
     assert_eq!(paused["spec"]["state"], "Paused");
+    assert!(
+        sandbox.claim_file(&lease_id).exists(),
+        "a paused devbox keeps its claim"
+    );
     // Looking at a paused lease changes nothing: status is read-only. (Let the
     // simulator's controller finish publishing the paused status first.)
     let version = |world: &World| {

@@ -78,6 +78,21 @@ fn foreign_secrets_and_vanished_devboxes_are_refused() {
         .unwrap()
         .to_string();
     sandbox.expect(0, &["stop", "owned"]);
+    // The paused lease keeps its claim and key; nothing may rewrite that key.
+    let keys = sandbox.home().join(".config/crabbox/testboxes");
+    let snapshot = || -> Vec<(std::path::PathBuf, std::time::SystemTime, Vec<u8>)> {
+        let mut files: Vec<_> = walk(&keys)
+            .into_iter()
+            .map(|path| {
+                let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+                let bytes = std::fs::read(&path).unwrap();
+                (path, modified, bytes)
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let before = snapshot();
     world.sim.with_store(|store, kind| {
         let secrets = kind("secrets");
         let mut secret = store.get(&secrets, Some("default"), &name).unwrap();
@@ -93,10 +108,7 @@ fn foreign_secrets_and_vanished_devboxes_are_refused() {
         "{}",
         foreign.stderr
     );
-    let key_dirs = std::fs::read_dir(sandbox.home().join(".config/crabbox/testboxes"))
-        .map(|dir| dir.count())
-        .unwrap_or(0);
-    assert_eq!(key_dirs, 0, "no key written from a foreign Secret");
+    assert!(before == snapshot(), "no key written from a foreign Secret");
 
     let (_, slug) = sandbox.warmup(&["--slug", "vanishing"]);
     let devbox = world
@@ -185,4 +197,22 @@ fn exec_credential_plugins_run_and_broken_kubeconfigs_leak_nothing() {
             "{secret} leaked: {output:?}"
         );
     }
+}
+
+/// Every file below `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
 }

@@ -172,6 +172,10 @@ pub async fn release(app: &App, provider: &dyn Provider, lease: &Lease) -> CliRe
         }
     }
     let released = provider.release(&lease.id).await?;
-    app.forget(&lease.id);
+    // A paused machine still exists: its claim and key stay so it can be resumed
+    // (and released for good) by ID or slug.
+    if released != Released::Paused {
+        app.forget(&lease.id);
+    }
     Ok(released)
 }

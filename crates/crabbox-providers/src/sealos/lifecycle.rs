@@ -248,7 +248,15 @@ impl Session {
 
     /// A resolved lease is usable: a paused devbox is resumed, the key refreshed.
     pub async fn resume(&self, devbox: Value) -> Result<Lease, ProviderError> {
-        match state(&devbox) {
+        // A pause the controller has not acted on yet still reports Running: what
+        // was asked for decides.
+        let requested = devbox["spec"]["state"].as_str().unwrap_or("Running");
+        let observed = state(&devbox);
+        let asked_to_stop = !requested.eq_ignore_ascii_case("running");
+        match observed {
+            DevboxState::Running | DevboxState::Pending if asked_to_stop => {
+                self.wake(&devbox).await
+            }
             DevboxState::Error => {
                 let events = self.cluster.events(name(&devbox)).await.unwrap_or_default();
                 Err(ProviderError::NotReady {
@@ -277,16 +285,20 @@ impl Session {
                 self.prepare(&devbox).await
             }
             DevboxState::Running | DevboxState::Pending => self.prepare(&devbox).await,
-            _ => {
-                let patch = json!({"metadata": {"resourceVersion": devbox["metadata"]["resourceVersion"], "annotations": {"crabbox.dev/state": "resumed"}}, "spec": {"state": "Running"}});
-                let resumed = self
-                    .cluster
-                    .patch(name(&devbox), &patch)
-                    .await
-                    .map_err(cluster_error)?;
-                self.prepare(&resumed).await
-            }
+            _ => self.wake(&devbox).await,
         }
+    }
+
+    /// Asks for `Running` (with the resourceVersion as precondition) and waits
+    /// until the devbox is prepared again.
+    async fn wake(&self, devbox: &Value) -> Result<Lease, ProviderError> {
+        let patch = json!({"metadata": {"resourceVersion": devbox["metadata"]["resourceVersion"], "annotations": {"crabbox.dev/state": "resumed"}}, "spec": {"state": "Running"}});
+        let resumed = self
+            .cluster
+            .patch(name(devbox), &patch)
+            .await
+            .map_err(cluster_error)?;
+        self.prepare(&resumed).await
     }
 
     /// Pause (keep) or delete, per `deleteOnRelease`.

@@ -31,9 +31,12 @@ pub async fn release(app: &mut App, args: PondReleaseArgs) -> CliResult<i32> {
         }
         .await;
         match outcome {
-            Ok(_) => app.printer.note(format!(
-                "released {}/{} slug={slug} claim_retained=false",
-                claim.provider, claim.lease_id
+            Ok(released) => app.printer.note(format!(
+                "released {}/{} slug={slug} claim_retained={}",
+                claim.provider,
+                claim.lease_id,
+                // A paused machine still exists, so its claim stays.
+                released == crabbox_providers::Released::Paused
             )),
             Err(error) if error.code == crabbox_proto::ExitCode::Identity => {
                 // Proven gone: its claim was removed while resolving.
