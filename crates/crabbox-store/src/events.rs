@@ -6,8 +6,8 @@ use sqlx::Row;
 
 use crate::backend::{abandon, Tx, WriteLock};
 use crate::filter::clamp_limit;
-use crate::notify::announce;
-use crate::runs::{lock_run, write_run};
+use crate::notify::{announce, payload, APPENDS_CHANNEL};
+use crate::runs::{bind_run, lock_run, write_run, AnyQuery};
 use crate::{Backend, Run, RunEvent, Store, StoreError, Timestamp, Update};
 
 /// Logs are stored in pieces of this size.
@@ -155,6 +155,27 @@ async fn record(
     run.id = stored.id.clone();
     run.event_count = event.seq;
     run.last_event_at = Some(event.created_at);
+    if backend == Backend::Postgres && run.lease_owners == stored.lease_owners {
+        // The hot path in one round trip: run update, event insert and the
+        // announcement (delivered on commit) as one statement.
+        let sql = format!(
+            "WITH updated AS (
+                UPDATE runs SET lease_id = $2, owner = $3, org = $4, state = $5,
+                    started_at = $6, terminal_at = $7, document = $8 WHERE id = $1
+             ), inserted AS (
+                INSERT INTO run_events ({EVENT_COLUMNS})
+                VALUES ($9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)
+             )
+             SELECT pg_notify($25, $26)"
+        );
+        let query = bind_event(bind_run(sqlx::query(sqlx::AssertSqlSafe(sql)), run)?, event);
+        query
+            .bind(APPENDS_CHANNEL)
+            .bind(payload(event))
+            .execute(&mut **tx)
+            .await?;
+        return Ok(());
+    }
     write_run(tx, run, Some(stored)).await?;
     insert_event(tx, event).await?;
     announce(tx, backend, event).await
@@ -165,8 +186,17 @@ pub(crate) async fn insert_event(tx: &mut Tx, event: &RunEvent) -> Result<(), St
         "INSERT INTO run_events ({EVENT_COLUMNS})
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(&event.run_id)
+    bind_event(sqlx::query(sqlx::AssertSqlSafe(sql)), event)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Binds an event's sixteen columns, in `EVENT_COLUMNS` order, after whatever
+/// the query already binds.
+fn bind_event<'q>(query: AnyQuery<'q>, event: &RunEvent) -> AnyQuery<'q> {
+    query
+        .bind(event.run_id.clone())
         .bind(event.seq)
         .bind(storable(&event.kind))
         .bind(storable(&event.phase))
@@ -182,9 +212,6 @@ pub(crate) async fn insert_event(tx: &mut Tx, event: &RunEvent) -> Result<(), St
         .bind(storable(&event.server_type))
         .bind(event.exit_code)
         .bind(event.created_at.0)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 /// PostgreSQL text cannot hold NUL, which command output may contain; both

@@ -18,7 +18,7 @@ pub struct Announcement {
     pub seq: i64,
 }
 
-fn payload(event: &RunEvent) -> String {
+pub(crate) fn payload(event: &RunEvent) -> String {
     format!("{}:{}", event.run_id, event.seq)
 }
 

@@ -138,6 +138,23 @@ async fn fetch_run<'e>(
 
 /// Inserts `run`, or updates it when `previous` (the stored version) is given,
 /// refreshing the indexed columns and, when they changed, the lease owners who may read it.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+
+/// Binds a run's columns as `$1..$8` (id, lease_id, owner, org, state,
+/// started_at, terminal_at, document).
+pub(crate) fn bind_run<'q>(query: AnyQuery<'q>, run: &Run) -> Result<AnyQuery<'q>, StoreError> {
+    let terminal_at = run.ended_at.or(run.last_event_at).unwrap_or(run.started_at);
+    Ok(query
+        .bind(run.id.clone())
+        .bind(run.lease_id.clone())
+        .bind(run.owner.clone())
+        .bind(run.org.clone())
+        .bind(run.state.as_str())
+        .bind(run.started_at.0)
+        .bind(terminal_at.0)
+        .bind(encode("run", &run.id, run)?))
+}
+
 pub(crate) async fn write_run(
     tx: &mut Tx,
     run: &Run,
@@ -153,18 +170,7 @@ pub(crate) async fn write_run(
              terminal_at = $7, document = $8 WHERE id = $1"
         }
     };
-    let terminal_at = run.ended_at.or(run.last_event_at).unwrap_or(run.started_at);
-    sqlx::query(sql)
-        .bind(&run.id)
-        .bind(&run.lease_id)
-        .bind(&run.owner)
-        .bind(&run.org)
-        .bind(run.state.as_str())
-        .bind(run.started_at.0)
-        .bind(terminal_at.0)
-        .bind(encode("run", &run.id, run)?)
-        .execute(&mut **tx)
-        .await?;
+    bind_run(sqlx::query(sql), run)?.execute(&mut **tx).await?;
     if previous.is_some_and(|previous| previous.lease_owners == run.lease_owners) {
         return Ok(());
     }
