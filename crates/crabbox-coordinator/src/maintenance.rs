@@ -163,9 +163,20 @@ async fn orphaned_creates(coordinator: &Coordinator, now: Timestamp) -> Vec<Leas
     let Ok(provisioning) = coordinator.store().list_leases(&filter).await else {
         return Vec::new();
     };
+    // One liveness probe per replica, however many creates it stamped.
+    let mut gone: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
     let mut orphans = Vec::new();
     for record in provisioning {
-        if replica_gone(coordinator, &record.private.provisioning_instance, now).await {
+        let instance = &record.private.provisioning_instance;
+        let is_gone = match gone.get(instance) {
+            Some(known) => *known,
+            None => {
+                let probed = replica_gone(coordinator, instance, now).await;
+                gone.insert(instance.clone(), probed);
+                probed
+            }
+        };
+        if is_gone {
             orphans.push(record);
         }
     }

@@ -107,7 +107,8 @@ pub async fn create(
         Err(Reserve::Rejected(error)) => return Err(error),
         Err(Reserve::Store(error)) => return Err(error.into()),
     };
-    coordinator.wake_maintenance();
+    // No maintenance wake-up here: a new lease's deadline lies ahead, and the
+    // loop re-reads deadlines on its own.
     provision(coordinator, reserved, &*provider).await
 }
 
