@@ -11,6 +11,11 @@ use clap::{Args, Parser, Subcommand};
     propagate_version = true
 )]
 pub struct Cli {
+    /// Trust this checkout's crabbox.yaml for this invocation, including keys
+    /// that decide where data, secrets or keys go (env.allow, static.*, ssh.*,
+    /// broker.*, workRoot).
+    #[arg(long, global = true)]
+    pub trust_repo: bool,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -69,6 +69,8 @@ pub struct App {
     /// listen to it to cancel on the coordinator.
     pub cancel: Option<Cancel>,
     pub env: BTreeMap<String, String>,
+    /// `--trust-repo`: the checkout's config is trusted for this invocation.
+    pub trust_repo: bool,
 }
 
 impl App {
@@ -81,6 +83,7 @@ impl App {
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             cancel: None,
             env: std::env::vars().collect(),
+            trust_repo: false,
         }
     }
 
@@ -110,17 +113,44 @@ impl App {
         Ok((repo, config))
     }
 
-    /// Loads the layered config for the checkout at `repo_root`; warnings go to
-    /// stderr.
+    /// Loads the layered config for the checkout at `repo_root` and applies the
+    /// repository trust rules (docs/security.md); warnings go to stderr.
     pub fn config(&self, repo_root: Option<&Path>, flags: Vec<FlagValue>) -> CliResult<Config> {
+        let config = self.load_config(repo_root, flags)?;
+        if let Err(error) = config.check_repo_trust() {
+            let hint = self.trust_hint(repo_root);
+            return Err(CliError::from(error).with_hint(hint));
+        }
+        config.check_credential_destination()?;
+        Ok(config)
+    }
+
+    /// The checkout's config as `config show` reports it: loaded, with nothing
+    /// refused yet.
+    pub fn repo_config_unchecked(&self, flags: Vec<FlagValue>) -> CliResult<Config> {
+        let repo = self.repo();
+        self.load_config(repo.is_git.then_some(repo.root.as_path()), flags)
+    }
+
+    fn load_config(&self, repo_root: Option<&Path>, flags: Vec<FlagValue>) -> CliResult<Config> {
         let mut options = LoadOptions::discover(self.env.clone(), repo_root.map(Path::to_path_buf));
         options.flags = flags;
+        options.trust_repo = self.trust_repo;
         let loaded = crabbox_config::load(&options)?;
         for warning in &loaded.warnings {
             self.printer.warn(warning);
         }
-        loaded.config.check_credential_destination()?;
         Ok(loaded.config)
+    }
+
+    fn trust_hint(&self, repo_root: Option<&Path>) -> String {
+        let root = repo_root
+            .map(|root| root.display().to_string())
+            .unwrap_or_else(|| ".".to_string());
+        format!(
+            "review that file; to trust this checkout add `trust: {{repos: [{root}]}}` to {}, or pass --trust-repo for one command; or set those keys in your user config, CRABBOX_* variables or flags instead",
+            self.user_config_path().display()
+        )
     }
 
     /// A client for the configured coordinator; `None` without `broker.url`.

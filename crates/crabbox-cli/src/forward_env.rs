@@ -24,14 +24,15 @@ pub fn forwarded(
     };
     let mut selected: Vec<(String, String)> = environment
         .filter(|(name, _)| crabbox_ssh::is_env_name(name) && matches(name))
-        .filter(|(name, _)| !RESERVED.contains(&name.as_str()))
+        // Crabbox's own settings (tokens, coordinator URLs) never leave the machine,
+        // whatever an allowlist says; the injected lease variables are set remotely.
+        .filter(|(name, _)| !name.starts_with(CRABBOX_PREFIX))
         .collect();
     selected.sort();
     selected
 }
 
-/// Injected by Crabbox; user values never override them.
-pub const RESERVED: [&str; 3] = ["CRABBOX_LEASE_ID", "CRABBOX_RUN_ID", "CRABBOX_SLUG"];
+const CRABBOX_PREFIX: &str = "CRABBOX_";
 
 #[cfg(test)]
 mod tests {
@@ -52,6 +53,7 @@ mod tests {
             "APP_*".to_string(),
             "*".to_string(),
             "CRABBOX_SLUG".to_string(),
+            "CRABBOX_*".to_string(),
         ];
         let local = env(&[
             ("CI", "1"),
@@ -59,6 +61,7 @@ mod tests {
             ("APP_MODE", "x"),
             ("APP_KEY", "y"),
             ("CRABBOX_SLUG", "spoof"),
+            ("CRABBOX_COORDINATOR_TOKEN", "secret"),
         ]);
         let names: Vec<String> = forwarded(&allow, &extra, local)
             .into_iter()

@@ -32,6 +32,7 @@ fn main() {
     }
     let cli = Cli::parse();
     let mut app = App::from_env();
+    app.trust_repo = cli.trust_repo;
     let result = match cli.command {
         // The coordinator needs a multi-thread runtime of its own.
         Command::Coordinator(CoordinatorCommand::Serve(args)) => {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::ConfigError;
-use crate::keys;
+use crate::keys::{self, Trust};
 use crate::source::Source;
 use crate::value::Value;
 
@@ -45,6 +45,33 @@ pub struct Config {
     path: Option<PathBuf>,
     /// Paths in sections we accept but do not act on yet, sorted and unique.
     pub ignored: Vec<String>,
+    /// Trusted-only keys a repository file set and the loader dropped.
+    pub repo_ignored: Vec<&'static str>,
+    /// Whether the user trusts this checkout's config (`trust.repos` or
+    /// `--trust-repo`), so its `Trust::Approval` values take effect.
+    pub repo_trusted: bool,
+}
+
+/// What became of a value that repository config supplied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepoTrust {
+    /// Acted on: an ordinary project setting, or the user trusts the checkout.
+    Trusted,
+    /// Decides where data goes and the user has not trusted the checkout:
+    /// commands refuse to run until they do.
+    Refused,
+    /// A trusted-only key; the value was dropped when loading.
+    Ignored,
+}
+
+impl RepoTrust {
+    pub fn label(self) -> &'static str {
+        match self {
+            RepoTrust::Trusted => "trusted",
+            RepoTrust::Refused => "refused",
+            RepoTrust::Ignored => "ignored",
+        }
+    }
 }
 
 const UNTRUSTED_BROKER: &str = "repository-configured broker.url cannot be combined with \
@@ -139,6 +166,46 @@ impl Config {
     /// Whether the untrusted repository layer supplied the effective value.
     pub fn repo_set(&self, key: &str) -> bool {
         self.source(key).is_some_and(Source::is_repo)
+    }
+
+    /// How the effective value of `key` is treated when the repository set it;
+    /// `None` when another layer supplied it.
+    pub fn repo_trust(&self, key: &str) -> Option<RepoTrust> {
+        if !self.repo_set(key) {
+            return None;
+        }
+        let approval = keys::find(key).is_some_and(|spec| spec.trust == Trust::Approval);
+        Some(if approval && !self.repo_trusted {
+            RepoTrust::Refused
+        } else {
+            RepoTrust::Trusted
+        })
+    }
+
+    /// Keys whose effective value a checkout chose although they decide where
+    /// data, secrets or keys go, and the user has not trusted that checkout.
+    pub fn refused_repo_keys(&self) -> Vec<&'static str> {
+        self.entries()
+            .filter(|(key, _)| self.repo_trust(key) == Some(RepoTrust::Refused))
+            .map(|(key, _)| key)
+            .collect()
+    }
+
+    /// The trust rule every command applies before acting: a repository file
+    /// may ask for destination settings, but only the user can grant them.
+    pub fn check_repo_trust(&self) -> Result<(), ConfigError> {
+        let keys = self.refused_repo_keys();
+        let Some(first) = keys.first() else {
+            return Ok(());
+        };
+        let file = match self.source(first) {
+            Some(Source::RepoConfig(path)) => path.clone(),
+            _ => PathBuf::new(),
+        };
+        Err(ConfigError::RepoNotTrusted {
+            keys: keys.iter().map(|key| key.to_string()).collect(),
+            file,
+        })
     }
 
     /// Refuses to send coordinator credentials inherited from user config or

@@ -33,4 +33,12 @@ pub enum ConfigError {
     /// destination it chose.
     #[error("{message}")]
     Untrusted { message: String },
+    /// Repository config set keys that decide where data, secrets or keys go,
+    /// and the user has not trusted the checkout.
+    #[error(
+        "{} sets {} which decide where your data, secrets or keys go; refusing to act on an untrusted checkout's choice",
+        file.display(),
+        keys.join(", ")
+    )]
+    RepoNotTrusted { keys: Vec<String>, file: PathBuf },
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_yaml_ng::{Mapping, Value as Yaml};
 
 use crate::error::ConfigError;
-use crate::keys::{self, AliasMerge, KeySpec};
+use crate::keys::{self, AliasMerge, KeySpec, Trust};
 use crate::source::Source;
 use crate::value::{self, Value};
 
@@ -19,6 +19,8 @@ pub(crate) struct FileLayer {
     pub warnings: Vec<String>,
     /// Paths inside sections we accept but do not use yet.
     pub ignored: Vec<String>,
+    /// Trusted-only keys this (repository) file set, which were dropped.
+    pub rejected: Vec<&'static str>,
 }
 
 /// One occurrence of a key in the file, before aliases are reconciled.
@@ -133,7 +135,8 @@ impl Walker<'_> {
         rank: u8,
         append: bool,
     ) -> Result<(), ConfigError> {
-        if self.source.is_repo() && !spec.repo_allowed {
+        if self.source.is_repo() && spec.trust == Trust::TrustedOnly {
+            self.layer.rejected.push(spec.path);
             self.layer.warnings.push(format!(
                 "ignoring {dotted} in {}: only user config, the environment or flags may set it",
                 self.path.display()

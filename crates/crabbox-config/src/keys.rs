@@ -25,9 +25,22 @@ pub struct KeySpec {
     pub default: Option<&'static str>,
     /// Secrets are rendered as `configured` and redacted from `Debug`.
     pub secret: bool,
-    /// Whether repository config may set it; trusted-only keys are skipped
-    /// with a warning when a repository file sets them.
-    pub repo_allowed: bool,
+    /// What a repository file may do with it.
+    pub trust: Trust,
+}
+
+/// How far a checkout's own config file (untrusted) is believed for a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// Project automation (classes, sync rules, durations): a checkout may set it.
+    Repo,
+    /// Decides where data, secrets or keys go, or what leaves the machine: a
+    /// checkout may ask for it, but commands refuse to act until the user trusts
+    /// that checkout (`trust.repos` in user config, or `--trust-repo`).
+    Approval,
+    /// Only user config, the environment or flags may set it; a checkout's
+    /// value is ignored with a warning.
+    TrustedOnly,
 }
 
 impl KeySpec {
@@ -43,7 +56,7 @@ impl KeySpec {
             env,
             default,
             secret: false,
-            repo_allowed: true,
+            trust: Trust::Repo,
         }
     }
 
@@ -53,7 +66,12 @@ impl KeySpec {
     }
 
     const fn trusted_only(mut self) -> Self {
-        self.repo_allowed = false;
+        self.trust = Trust::TrustedOnly;
+        self
+    }
+
+    const fn needs_approval(mut self) -> Self {
+        self.trust = Trust::Approval;
         self
     }
 }
@@ -91,7 +109,8 @@ pub static KEYS: &[KeySpec] = &[
         Str,
         &["CRABBOX_WORK_ROOT"],
         Some("/work/crabbox"),
-    ),
+    )
+    .needs_approval(),
     KeySpec::new("ttl", Duration, &["CRABBOX_TTL"], Some("90m")),
     KeySpec::new(
         "idleTimeout",
@@ -99,16 +118,17 @@ pub static KEYS: &[KeySpec] = &[
         &["CRABBOX_IDLE_TIMEOUT"],
         Some("30m"),
     ),
-    KeySpec::new("ssh.user", Str, &["CRABBOX_SSH_USER"], Some("crabbox")),
+    KeySpec::new("ssh.user", Str, &["CRABBOX_SSH_USER"], Some("crabbox")).needs_approval(),
     // A path to a key file, not the key itself, so it is shown.
-    KeySpec::new("ssh.key", Str, &["CRABBOX_SSH_KEY"], None),
-    KeySpec::new("ssh.port", Str, &["CRABBOX_SSH_PORT"], Some("2222")),
+    KeySpec::new("ssh.key", Str, &["CRABBOX_SSH_KEY"], None).needs_approval(),
+    KeySpec::new("ssh.port", Str, &["CRABBOX_SSH_PORT"], Some("2222")).needs_approval(),
     KeySpec::new(
         "ssh.fallbackPorts",
         List,
         &["CRABBOX_SSH_FALLBACK_PORTS"],
         Some("22"),
-    ),
+    )
+    .needs_approval(),
     KeySpec::new("sync.delete", Bool, &["CRABBOX_SYNC_DELETE"], Some("true")),
     KeySpec::new(
         "sync.checksum",
@@ -172,16 +192,20 @@ pub static KEYS: &[KeySpec] = &[
         List,
         &["CRABBOX_ENV_ALLOW"],
         Some("CI,NODE_OPTIONS"),
-    ),
-    KeySpec::new("broker.url", Str, &["CRABBOX_COORDINATOR"], None),
-    KeySpec::new("broker.token", Str, &["CRABBOX_COORDINATOR_TOKEN"], None).secret(),
+    )
+    .needs_approval(),
+    KeySpec::new("broker.url", Str, &["CRABBOX_COORDINATOR"], None).needs_approval(),
+    KeySpec::new("broker.token", Str, &["CRABBOX_COORDINATOR_TOKEN"], None)
+        .secret()
+        .needs_approval(),
     KeySpec::new(
         "broker.adminToken",
         Str,
         &["CRABBOX_COORDINATOR_ADMIN_TOKEN", "CRABBOX_ADMIN_TOKEN"],
         None,
     )
-    .secret(),
+    .secret()
+    .needs_approval(),
     KeySpec::new(
         "broker.mode",
         Enum(BROKER_MODES),
@@ -191,13 +215,15 @@ pub static KEYS: &[KeySpec] = &[
     KeySpec::new("broker.provider", Str, &[], None),
     KeySpec::new("static.id", Str, &["CRABBOX_STATIC_ID"], None),
     KeySpec::new("static.name", Str, &["CRABBOX_STATIC_NAME"], None),
-    KeySpec::new("static.host", Str, &["CRABBOX_STATIC_HOST"], None),
-    KeySpec::new("static.user", Str, &["CRABBOX_STATIC_USER"], None),
-    KeySpec::new("static.port", Str, &["CRABBOX_STATIC_PORT"], None),
-    KeySpec::new("static.workRoot", Str, &["CRABBOX_STATIC_WORK_ROOT"], None),
+    KeySpec::new("static.host", Str, &["CRABBOX_STATIC_HOST"], None).needs_approval(),
+    KeySpec::new("static.user", Str, &["CRABBOX_STATIC_USER"], None).needs_approval(),
+    KeySpec::new("static.port", Str, &["CRABBOX_STATIC_PORT"], None).needs_approval(),
+    KeySpec::new("static.workRoot", Str, &["CRABBOX_STATIC_WORK_ROOT"], None).needs_approval(),
     // The local provider acts on this machine (network namespaces as root,
     // deleting synced files under its work root), so a checkout must not
     // choose these for the operator.
+    // Checkouts the user trusts with `Trust::Approval` keys: their roots.
+    KeySpec::new("trust.repos", List, &["CRABBOX_TRUST_REPOS"], None).trusted_only(),
     KeySpec::new("local.netns", Bool, &["CRABBOX_LOCAL_NETNS"], Some("false")).trusted_only(),
     KeySpec::new("local.workRoot", Str, &["CRABBOX_LOCAL_WORK_ROOT"], None).trusted_only(),
     // Sealos DevBox: a checkout may only choose whether release deletes; the

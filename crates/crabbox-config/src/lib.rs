@@ -11,11 +11,11 @@ mod show;
 mod source;
 mod value;
 
-pub use config::{Config, Entry};
+pub use config::{Config, Entry, RepoTrust};
 pub use duration::{format as format_duration, parse as parse_duration};
 pub use error::ConfigError;
 pub use keys::{
-    find as find_key, Alias, AliasMerge, KeySpec, Kind, ALIASES, IGNORED_SECTIONS, KEYS,
+    find as find_key, Alias, AliasMerge, KeySpec, Kind, Trust, ALIASES, IGNORED_SECTIONS, KEYS,
 };
 pub use load::{default_user_config_path, load, FlagValue, LoadOptions, Loaded, REPO_CONFIG_FILES};
 pub use show::{show_json, show_text};

@@ -26,6 +26,8 @@ pub struct LoadOptions {
     pub env: BTreeMap<String, String>,
     /// Flags the user actually passed.
     pub flags: Vec<FlagValue>,
+    /// `--trust-repo`: the user trusts this checkout's config for this invocation.
+    pub trust_repo: bool,
 }
 
 /// A command-line flag that sets a registry key.
@@ -52,6 +54,7 @@ impl LoadOptions {
             repo_root,
             env,
             flags: Vec::new(),
+            trust_repo: false,
         }
     }
 }
@@ -98,6 +101,7 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ConfigError> {
         };
         warnings.extend(layer.warnings);
         config.ignored.extend(layer.ignored);
+        config.repo_ignored.extend(layer.rejected);
         for (key, value) in layer.values {
             config.set(key, value, source.clone());
         }
@@ -127,6 +131,9 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ConfigError> {
 
     config.ignored.sort();
     config.ignored.dedup();
+    config.repo_ignored.sort_unstable();
+    config.repo_ignored.dedup();
+    config.repo_trusted = options.trust_repo || listed_as_trusted(&config, options);
     Ok(Loaded { config, warnings })
 }
 
@@ -158,6 +165,29 @@ fn file_layers(options: &LoadOptions) -> Vec<(PathBuf, Source)> {
         }
     }
     layers
+}
+
+/// Whether the checkout's root is one of the user's `trust.repos` entries
+/// (compared after resolving symlinks; `~/` means the home directory).
+fn listed_as_trusted(config: &Config, options: &LoadOptions) -> bool {
+    let Some(root) = &options.repo_root else {
+        return false;
+    };
+    if config.repo_set("trust.repos") {
+        return false;
+    }
+    let Ok(root) = root.canonicalize() else {
+        return false;
+    };
+    let home = options.env.get("HOME").map(PathBuf::from);
+    config.list("trust.repos").iter().any(|entry| {
+        let entry = entry.trim();
+        let path = match (entry.strip_prefix("~/"), &home) {
+            (Some(rest), Some(home)) => home.join(rest),
+            _ => PathBuf::from(entry),
+        };
+        path.is_absolute() && path.canonicalize().is_ok_and(|path| path == root)
+    })
 }
 
 /// Compares resolved paths so a symlink cannot launder a checkout's file

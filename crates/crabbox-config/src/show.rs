@@ -7,7 +7,9 @@ use crate::value::Value;
 
 const CONFIGURED: &str = "configured";
 
-/// `{"config": path|null, "values": {key: {value, source, origin}}, "ignored": [...]}`.
+/// `{"config": path|null, "values": {key: {value, source, origin[, trust]}},
+/// "ignored": [...], "repoTrusted": bool, "repoIgnored": [...]}`; `trust` marks
+/// values a checkout supplied (`trusted`, or `refused` until the user trusts it).
 pub fn show_json(config: &Config) -> serde_json::Value {
     let mut values = Map::new();
     for (key, entry) in config.entries() {
@@ -16,19 +18,22 @@ pub fn show_json(config: &Config) -> serde_json::Value {
         } else {
             entry.value.to_json()
         };
-        values.insert(
-            key.to_string(),
-            json!({
-                "value": value,
-                "source": entry.source.label(),
-                "origin": entry.source.to_string(),
-            }),
-        );
+        let mut shown = json!({
+            "value": value,
+            "source": entry.source.label(),
+            "origin": entry.source.to_string(),
+        });
+        if let Some(trust) = config.repo_trust(key) {
+            shown["trust"] = json!(trust.label());
+        }
+        values.insert(key.to_string(), shown);
     }
     json!({
         "config": config.path().map(|path| path.display().to_string()),
         "values": values,
         "ignored": config.ignored,
+        "repoTrusted": config.repo_trusted,
+        "repoIgnored": config.repo_ignored,
     })
 }
 
@@ -50,10 +55,19 @@ pub fn show_text(config: &Config) -> String {
         if let Some(detail) = entry.source.detail() {
             out.push_str(&format!(" ({detail})"));
         }
+        if let Some(trust) = config.repo_trust(key) {
+            out.push_str(&format!(" trust={}", trust.label()));
+        }
         out.push('\n');
     }
     if !config.ignored.is_empty() {
         out.push_str(&format!("ignored={}\n", config.ignored.join(",")));
+    }
+    if !config.repo_ignored.is_empty() {
+        out.push_str(&format!(
+            "repo_ignored={} trust=ignored\n",
+            config.repo_ignored.join(",")
+        ));
     }
     out
 }

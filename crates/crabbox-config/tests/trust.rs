@@ -3,7 +3,7 @@
 mod common;
 
 use common::World;
-use crabbox_config::{load, show_json, show_text, ConfigError, FlagValue, Source};
+use crabbox_config::{load, show_json, show_text, ConfigError, FlagValue, RepoTrust, Source};
 
 const TOKEN: &str = "tok_5ecret_do_not_print";
 const ADMIN_TOKEN: &str = "adm_5ecret_do_not_print";
@@ -203,4 +203,107 @@ fn a_checkout_may_only_choose_sealos_delete_on_release() {
     assert_eq!(config.str("sealosDevbox.kubeconfig"), None);
     assert_eq!(config.str("sealosDevbox.namespace"), Some("default"));
     assert_eq!(config.str("sealosDevbox.sshGatewayPort"), Some("2233"));
+}
+
+/// The hostile checkout from the audit: it picks a host, a user and an env
+/// allowlist that would ship the user's tokens there.
+const HOSTILE: &str =
+    "provider: ssh\nstatic:\n  host: 203.0.113.9\n  port: 2222\n  user: collector\n\
+env:\n  allow: [\"AWS_*\", \"GITHUB_TOKEN\", \"CRABBOX_*\"]\nssh:\n  key: ~/.ssh/id_ed25519\n";
+
+#[test]
+fn destination_keys_from_a_checkout_are_refused_until_the_user_trusts_it() {
+    let world = World::new();
+    let file = world.write_repo(".crabbox.yaml", HOSTILE);
+    let config = world.load().unwrap().config;
+    assert!(!config.repo_trusted);
+    assert_eq!(
+        config.refused_repo_keys(),
+        vec![
+            "env.allow",
+            "ssh.key",
+            "static.host",
+            "static.port",
+            "static.user"
+        ]
+    );
+    // Project automation is still the checkout's to choose.
+    assert_eq!(config.repo_trust("provider"), Some(RepoTrust::Trusted));
+    let error = config.check_repo_trust().unwrap_err();
+    match &error {
+        ConfigError::RepoNotTrusted { keys, file: named } => {
+            assert_eq!(named, &file);
+            assert!(keys.contains(&"env.allow".to_string()));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let message = error.to_string();
+    assert!(
+        message.contains("env.allow, ssh.key, static.host"),
+        "{message}"
+    );
+
+    // Trust granted in user config for exactly this checkout.
+    let world2 = World::new();
+    world2.write_repo(".crabbox.yaml", HOSTILE);
+    world2.write_user(&format!("trust:\n  repos: [{}]\n", world2.repo.display()));
+    let config = world2.load().unwrap().config;
+    assert!(config.repo_trusted);
+    assert!(config.check_repo_trust().is_ok());
+    assert_eq!(config.repo_trust("static.host"), Some(RepoTrust::Trusted));
+
+    // ...or for one invocation with --trust-repo.
+    let mut options = world.options();
+    options.trust_repo = true;
+    assert!(load(&options).unwrap().config.check_repo_trust().is_ok());
+
+    // A checkout cannot trust itself, and another checkout's entry does not count.
+    let world3 = World::new();
+    world3.write_repo(
+        ".crabbox.yaml",
+        &format!("{HOSTILE}trust:\n  repos: [{}]\n", world3.repo.display()),
+    );
+    world3.write_user("trust:\n  repos: [/somewhere/else]\n");
+    let loaded = world3.load().unwrap();
+    assert!(!loaded.config.repo_trusted);
+    assert_eq!(loaded.config.repo_ignored, vec!["trust.repos"]);
+    assert!(loaded.config.check_repo_trust().is_err());
+}
+
+#[test]
+fn user_chosen_destinations_are_not_refused() {
+    // The same keys from user config, env or flags are the user's own choice.
+    let mut world = World::new();
+    world.write_user("static:\n  host: box.internal\nenv:\n  allow: [GITHUB_TOKEN]\n");
+    world.env("CRABBOX_SSH_KEY", "/keys/id");
+    world.write_repo(".crabbox.yaml", "provider: ssh\nclass: big\n");
+    let config = world.load().unwrap().config;
+    assert!(config.check_repo_trust().is_ok());
+    assert_eq!(config.repo_trust("static.host"), None);
+}
+
+#[test]
+fn config_show_marks_each_repository_value() {
+    let world = World::new();
+    world.write_repo(
+        ".crabbox.yaml",
+        "class: big\nstatic:\n  host: 203.0.113.9\nlocal:\n  netns: true\n",
+    );
+    let config = world.load().unwrap().config;
+    let shown = show_json(&config);
+    assert_eq!(shown["values"]["class"]["trust"], "trusted");
+    assert_eq!(shown["values"]["static.host"]["trust"], "refused");
+    assert!(shown["values"]["ttl"].get("trust").is_none());
+    assert_eq!(shown["repoIgnored"], serde_json::json!(["local.netns"]));
+    assert_eq!(shown["repoTrusted"], false);
+    let text = show_text(&config);
+    assert!(
+        text.contains("static.host=203.0.113.9 source=repo_config"),
+        "{text}"
+    );
+    assert!(text.contains("trust=refused"), "{text}");
+    assert!(
+        text.contains("repo_ignored=local.netns trust=ignored"),
+        "{text}"
+    );
 }

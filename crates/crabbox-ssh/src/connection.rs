@@ -157,27 +157,39 @@ impl Connection {
         })
     }
 
-    /// Streams `remote` with stdout and stderr kept apart. When `cancel` completes
-    /// first, the local ssh is killed and `kill_remote` runs over the master so the
+    /// Streams `remote` with stdout and stderr kept apart; `input` (possibly
+    /// empty) is the session's whole stdin. When `cancel` completes first, the
+    /// local ssh is killed and `kill_remote` runs over the master so the
     /// runner-side process group dies too.
     pub async fn stream(
         &self,
         remote: &str,
+        input: &[u8],
         kill_remote: &str,
         sink: &mut dyn OutputSink,
         cancel: impl Future<Output = ()>,
     ) -> Result<StreamOutcome, SshError> {
-        let mut child = Command::new(&self.ssh)
-            .args(self.args())
-            .arg("-n")
+        let mut command = Command::new(&self.ssh);
+        command.args(self.args());
+        if input.is_empty() {
+            command.arg("-n").stdin(Stdio::null());
+        } else {
+            command.stdin(Stdio::piped());
+        }
+        let mut child = command
             .arg(self.target.destination())
             .arg(remote)
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .map_err(|source| spawn_error("ssh", source))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            use tokio::io::AsyncWriteExt;
+            // Written before streaming starts (it is small: the exports), then
+            // closed. A runner that exits early closes the pipe; not an error here.
+            let _ = stdin.write_all(input).await;
+        }
         let (sender, mut receiver) = mpsc::channel::<(Stream, Vec<u8>)>(64);
         if let Some(stdout) = child.stdout.take() {
             tokio::spawn(pump(stdout, Stream::Stdout, sender.clone()));

@@ -75,7 +75,9 @@ pub struct RemoteCommand {
     pub argv: Vec<String>,
     /// Force `bash -lc '<joined words>'`.
     pub shell: bool,
-    /// Ordered `NAME=value` pairs exported to the command.
+    /// Ordered `NAME=value` pairs exported to the command. Their values travel
+    /// on the session's stdin ([`RemoteCommand::input`]), never in a command line
+    /// that `ps` shows locally or on the runner.
     pub env: Vec<(String, String)>,
     /// Where the runner records the command's process group for cancellation.
     pub pid_file: String,
@@ -108,12 +110,13 @@ impl RemoteCommand {
             )
         };
         let pid_file = shell_quote(&self.pid_file);
-        let assignments: String = self
-            .env
-            .iter()
-            .filter(|(name, _)| is_env_name(name))
-            .map(|(name, value)| format!("{name}={} ", shell_quote(value)))
-            .collect();
+        // The runner's shell reads the exports from stdin with its `read` builtin
+        // (byte by byte, so nothing past them is consumed) and evaluates them.
+        let env_reader = if self.exports().is_empty() {
+            ""
+        } else {
+            ENV_READER
+        };
         // The workdir may not exist yet (for example with --no-sync on a fresh lease).
         let mut directories = workdir.clone();
         if let Some((dir, _)) = self.pid_file.rsplit_once('/') {
@@ -136,8 +139,34 @@ impl RemoteCommand {
             .map(|script| format!("{script}; "))
             .unwrap_or_default();
         format!(
-            "mkdir -p {directories} && cd {workdir} || exit 1; {prologue}set -m; {assignments}{inner} & p=$!; set +m; printf %s \"$p\" > {pid_file}; wait \"$p\"; s=$?; rm -f {pid_file}; {epilogue}exit \"$s\""
+            "{env_reader}mkdir -p {directories} && cd {workdir} || exit 1; {prologue}set -m; {inner} & p=$!; set +m; printf %s \"$p\" > {pid_file}; wait \"$p\"; s=$?; rm -f {pid_file}; {epilogue}exit \"$s\""
         )
+    }
+}
+
+/// Reads `N` then `N` lines of `export NAME='value'` from stdin and evaluates
+/// them; a quoted value may span lines, which the count includes.
+const ENV_READER: &str = "IFS= read -r n || n=0; e=; while [ \"$n\" -gt 0 ]; do IFS= read -r l; \
+e=\"$e$l\n\"; n=$((n-1)); done; eval \"$e\"; unset e l n; ";
+
+impl RemoteCommand {
+    /// `export NAME='value'` lines for the forwarded environment.
+    fn exports(&self) -> String {
+        self.env
+            .iter()
+            .filter(|(name, _)| is_env_name(name))
+            .map(|(name, value)| format!("export {name}={}\n", shell_quote(value)))
+            .collect()
+    }
+
+    /// What the session must send on stdin before anything else: the number of
+    /// export lines, then the lines. Empty when nothing is forwarded.
+    pub fn input(&self) -> Vec<u8> {
+        let exports = self.exports();
+        if exports.is_empty() {
+            return Vec::new();
+        }
+        format!("{}\n{exports}", exports.matches('\n').count()).into_bytes()
     }
 }
 
@@ -213,9 +242,32 @@ mod tests {
             epilogue: None,
         };
         let rendered = command.render();
-        assert!(rendered
-            .starts_with("mkdir -p /tmp/p /w/x && cd /w/x || exit 1; set -m; CI=1 bash -lc "));
+        assert!(rendered.starts_with("IFS= read -r n || n=0;"), "{rendered}");
+        assert!(rendered.contains("mkdir -p /tmp/p /w/x && cd /w/x || exit 1; set -m; bash -lc "));
+        assert!(!rendered.contains("CI=1"));
         assert!(!rendered.contains("bad-name"));
-        assert!(rendered.contains("set -m"));
+        assert_eq!(command.input(), b"1\nexport CI=1\n");
+    }
+
+    #[test]
+    fn values_never_reach_the_command_line() {
+        let command = RemoteCommand {
+            workdir: "/w".into(),
+            argv: words(&["true"]),
+            shell: false,
+            env: vec![("TOKEN".into(), "two\nlines 'quoted'".into())],
+            pid_file: "/tmp/p/run_1".into(),
+            prologue: None,
+            epilogue: None,
+        };
+        assert!(!command.render().contains("quoted"));
+        let input = String::from_utf8(command.input()).unwrap();
+        assert!(input.starts_with("2\nexport TOKEN='two\nlines "), "{input}");
+        let without = RemoteCommand {
+            env: Vec::new(),
+            ..command
+        };
+        assert!(without.input().is_empty());
+        assert!(without.render().starts_with("mkdir -p"));
     }
 }

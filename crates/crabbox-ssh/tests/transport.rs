@@ -81,9 +81,11 @@ async fn closed_primary_falls_back_and_pins_the_working_port() {
     let workdir = fixture.dir().join("work").display().to_string();
     let script = format!("echo run >> {}; exit 255", counter.display());
     let pid_file = fixture.dir().join("pids/one").display().to_string();
+    let remote = command(&workdir, &script, &pid_file);
     let outcome = connection
         .stream(
-            &command(&workdir, &script, &pid_file).render(),
+            &remote.render(),
+            &remote.input(),
             &kill_command(&pid_file),
             &mut Collected::default(),
             std::future::pending(),
@@ -113,14 +115,15 @@ async fn streams_stay_separate_and_exit_codes_pass_through() {
     let workdir = fixture.dir().join("work dir").display().to_string();
     let pid_file = fixture.dir().join("pids/two").display().to_string();
     let mut sink = Collected::default();
+    let remote = command(
+        &workdir,
+        "echo \"$GREETING\"; pwd; echo oops >&2; exit 3",
+        &pid_file,
+    );
     let outcome = connection
         .stream(
-            &command(
-                &workdir,
-                "echo \"$GREETING\"; pwd; echo oops >&2; exit 3",
-                &pid_file,
-            )
-            .render(),
+            &remote.render(),
+            &remote.input(),
             &kill_command(&pid_file),
             &mut sink,
             std::future::pending(),
@@ -154,6 +157,7 @@ async fn cancelling_kills_the_remote_process_group() {
     let outcome = connection
         .stream(
             &command(&workdir, script, &pid_file).render(),
+            &command(&workdir, script, &pid_file).input(),
             &kill_command(&pid_file),
             &mut Collected::default(),
             async {

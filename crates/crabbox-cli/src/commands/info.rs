@@ -68,7 +68,7 @@ pub fn config_path(app: &App) -> CliResult<i32> {
 }
 
 pub fn config_show(app: &App, args: ConfigShowArgs) -> CliResult<i32> {
-    let (_, config) = app.repo_config(provider_flags(&args.provider))?;
+    let config = app.repo_config_unchecked(provider_flags(&args.provider))?;
     if args.json {
         app.printer.json(&crabbox_config::show_json(&config));
     } else {

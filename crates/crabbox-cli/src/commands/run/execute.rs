@@ -310,6 +310,7 @@ impl Session<'_> {
         let streamed = connection
             .stream(
                 &command.render(),
+                &command.input(),
                 &kill_command(&pid_file),
                 &mut sink,
                 async move {
