@@ -242,7 +242,7 @@ impl App {
         match reaper.reap(now_unix(), false) {
             Ok(decisions) => {
                 for decision in decisions.iter().filter(|decision| decision.delete) {
-                    self.forget(&decision.lease_id);
+                    self.forget(provider.spec().name, &decision.lease_id);
                     self.printer.note(format!(
                         "reaped lease={} name={} reason={}",
                         decision.lease_id, decision.name, decision.reason
@@ -255,15 +255,22 @@ impl App {
         }
     }
 
-    /// Removes everything this machine holds for a lease that no longer exists:
-    /// the claim, the per-lease key directory and the control directory.
-    pub fn forget(&self, lease_id: &str) {
-        let repo_root = self
-            .claims
-            .load(lease_id)
-            .ok()
-            .flatten()
-            .map(|claim| claim.repo_root);
+    /// Removes everything this machine holds for a lease that `provider` proved
+    /// gone: the claim, the per-lease key directory and the control directory.
+    /// A claim that belongs to another provider is left alone: one provider's
+    /// "not found" says nothing about another provider's lease.
+    pub fn forget(&self, provider: &str, lease_id: &str) {
+        let claim = self.claims.load(lease_id).ok().flatten();
+        if let Some(claim) = &claim {
+            if !same_provider(&claim.provider, provider) {
+                self.printer.warn(format!(
+                    "kept the claim for {lease_id}: it belongs to provider {}, not {provider}",
+                    claim.provider
+                ));
+                return;
+            }
+        }
+        let repo_root = claim.map(|claim| claim.repo_root);
         if let Err(error) = self.claims.remove(lease_id) {
             self.printer.warn(format!(
                 "could not remove the claim for {lease_id}: {error}"
@@ -287,6 +294,16 @@ impl App {
             }
         }
     }
+}
+
+/// Whether two provider names (or aliases) mean the same provider.
+pub fn same_provider(left: &str, right: &str) -> bool {
+    let canonical = |name: &str| {
+        crabbox_providers::canonical_name(name)
+            .map(str::to_string)
+            .unwrap_or_else(|_| name.trim().to_ascii_lowercase())
+    };
+    canonical(left) == canonical(right)
 }
 
 fn push_flag(flags: &mut Vec<FlagValue>, key: &'static str, flag: &str, value: &Option<String>) {

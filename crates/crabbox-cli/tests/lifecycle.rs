@@ -246,3 +246,37 @@ fn cleanup_removes_claims_whose_lease_the_provider_no_longer_has() {
     assert!(!swept.stderr.contains(&format!("stale claim id={kept}")));
     sandbox.expect(0, &["stop", &kept]);
 }
+
+#[test]
+fn another_providers_not_found_never_removes_a_live_claim() {
+    let sandbox = sandbox();
+    let (id, slug) = sandbox.warmup(&["--keep"]);
+    let claim = sandbox.claim_file(&id);
+    assert!(claim.is_file());
+
+    let output = sandbox.run(&[
+        "stop",
+        "--provider",
+        "ssh",
+        "--static-host",
+        "127.0.0.1",
+        &id,
+    ]);
+    assert_eq!(output.code, 2, "{output:?}");
+    assert!(
+        output.stderr.contains("claimed by provider local, not ssh"),
+        "{}",
+        output.stderr
+    );
+    assert!(claim.is_file(), "the live lease's claim was removed");
+    assert!(sandbox.lease_dir(&id).is_dir());
+
+    // The lease is still usable, then stops normally.
+    let output = sandbox.expect(
+        0,
+        &["run", "--id", &slug, "--no-sync", "--", "echo", "alive"],
+    );
+    assert_eq!(output.stdout, "alive\n");
+    sandbox.expect(0, &["stop", &id]);
+    assert!(!claim.exists());
+}

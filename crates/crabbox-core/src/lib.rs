@@ -6,6 +6,7 @@ pub mod duration;
 pub mod files;
 pub mod id;
 pub mod paths;
+pub mod remote;
 pub mod secret;
 pub mod slug;
 

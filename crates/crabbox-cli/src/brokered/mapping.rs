@@ -20,9 +20,55 @@ fn seconds(timestamp: Timestamp) -> i64 {
     timestamp.millis().div_euclid(1000)
 }
 
-/// The provider-neutral view of a coordinator lease. The coordinator's host key
-/// becomes the pinned host key.
-pub fn lease_from_wire(record: &wire::Lease) -> Lease {
+/// Refuses a coordinator answer whose identity or connection values could be
+/// used as a path, an ssh option or a shell word: they are data, checked here
+/// before anything builds a directory or a command line from them.
+fn check_wire_lease(record: &wire::Lease) -> Result<(), String> {
+    use crabbox_core::remote;
+    if crabbox_core::LeaseId::parse(&record.id).is_none() {
+        return Err(format!(
+            "lease id {:?} is not cbx_ followed by 12 lowercase hex digits",
+            record.id
+        ));
+    }
+    if !record.slug.is_empty() && !remote::is_safe_slug(&record.slug) {
+        return Err(format!("slug {:?} is not a valid slug", record.slug));
+    }
+    if !record.host.is_empty() && !remote::is_safe_host(&record.host) {
+        return Err(format!(
+            "host {:?} is not a hostname or address",
+            record.host
+        ));
+    }
+    if !record.ssh_user.is_empty() && !remote::is_safe_user(&record.ssh_user) {
+        return Err(format!(
+            "ssh user {:?} is not a login name",
+            record.ssh_user
+        ));
+    }
+    let port_ok = |port: &str| port.trim().parse::<u16>().is_ok_and(|port| port > 0);
+    if !record.ssh_port.trim().is_empty() && !port_ok(&record.ssh_port) {
+        return Err(format!("ssh port {:?} is not 1-65535", record.ssh_port));
+    }
+    if !record.work_root.is_empty() && !remote::is_safe_remote_dir(&record.work_root) {
+        return Err(format!(
+            "work root {:?} is not an absolute directory",
+            record.work_root
+        ));
+    }
+    Ok(())
+}
+
+/// The provider-neutral view of a coordinator lease, after checking its values.
+/// The coordinator's host key becomes the pinned host key.
+pub fn lease_from_wire(record: &wire::Lease) -> Result<Lease, ProviderError> {
+    check_wire_lease(record).map_err(|problem| ProviderError::Failed {
+        message: format!("refusing the coordinator's lease record: {problem}"),
+    })?;
+    Ok(unchecked_lease(record))
+}
+
+fn unchecked_lease(record: &wire::Lease) -> Lease {
     let server_id = if record.server_id.is_empty() {
         record.cloud_id.clone()
     } else {
@@ -140,7 +186,7 @@ mod tests {
             last_touched_at: Timestamp(1_500_999),
             ..wire::Lease::default()
         };
-        let lease = lease_from_wire(&record);
+        let lease = lease_from_wire(&record).unwrap();
         assert_eq!(lease.state, LeaseState::Ready);
         assert_eq!(lease.server_id, "4242");
         assert_eq!((lease.port, lease.fallback_ports.clone()), (2200, vec![22]));
@@ -154,6 +200,34 @@ mod tests {
             (wire::LeaseState::Failed, LeaseState::Expired),
         ] {
             assert_eq!(state_from_wire(state), expected);
+        }
+    }
+
+    #[test]
+    fn hostile_records_are_refused() {
+        let good = wire::Lease {
+            id: "cbx_0123456789ab".into(),
+            slug: "swift-crab".into(),
+            host: "10.0.0.5".into(),
+            ssh_user: "crab".into(),
+            ssh_port: "22".into(),
+            work_root: "/work/crabbox".into(),
+            ..wire::Lease::default()
+        };
+        assert!(lease_from_wire(&good).is_ok());
+        let cases: [(&str, fn(&mut wire::Lease)); 6] = [
+            ("lease id", |r| r.id = "../../x".into()),
+            ("slug", |r| r.slug = "../evil".into()),
+            ("host", |r| r.host = "-oProxyCommand=sh".into()),
+            ("ssh user", |r| r.ssh_user = "root -x".into()),
+            ("ssh port", |r| r.ssh_port = "70000".into()),
+            ("work root", |r| r.work_root = "/work/../../home".into()),
+        ];
+        for (field, spoil) in cases {
+            let mut record = good.clone();
+            spoil(&mut record);
+            let error = lease_from_wire(&record).unwrap_err().to_string();
+            assert!(error.contains(field), "{field}: {error}");
         }
     }
 

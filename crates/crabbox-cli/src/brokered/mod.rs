@@ -109,7 +109,7 @@ impl BrokeredProvider {
         if !record.state.is_live() {
             return Err(ended(&record));
         }
-        Ok(lease_from_wire(&record))
+        lease_from_wire(&record)
     }
 }
 
@@ -160,7 +160,7 @@ impl Provider for BrokeredProvider {
         if !record.state.is_live() {
             return Err(ended(&record));
         }
-        Ok(lease_from_wire(&record))
+        lease_from_wire(&record)
     }
 
     /// A heartbeat; the coordinator has no running/ready states to record.
@@ -179,7 +179,7 @@ impl Provider for BrokeredProvider {
             .heartbeat(lease_id, &body)
             .await
             .map_err(|error| provider_error(error, lease_id))?;
-        Ok(lease_from_wire(&record))
+        lease_from_wire(&record)
     }
 
     /// Releases and asks the coordinator to delete the machine.
@@ -206,11 +206,11 @@ impl Provider for BrokeredProvider {
             .list_leases(&filter)
             .await
             .map_err(|error| provider_error(error, ""))?;
-        Ok(records
+        records
             .iter()
             .filter(|record| record.state.is_live())
             .map(lease_from_wire)
-            .collect())
+            .collect()
     }
 
     fn ready_check(&self, lease: &Lease) -> Option<String> {

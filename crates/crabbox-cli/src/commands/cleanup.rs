@@ -49,7 +49,7 @@ pub async fn cleanup(app: &mut App, args: CleanupArgs) -> CliResult<i32> {
                 decision.lease_id, decision.name, decision.reason
             ));
             if !args.dry_run {
-                app.forget(&decision.lease_id);
+                app.forget(provider.spec().name, &decision.lease_id);
             }
         } else {
             app.printer.error_line(format!(
@@ -94,7 +94,7 @@ async fn remove_stale_claims(app: &App, provider: &dyn Provider, dry_run: bool) 
             claim.lease_id, claim.slug
         ));
         if !dry_run {
-            app.forget(&claim.lease_id);
+            app.forget(name, &claim.lease_id);
         }
     }
     stale.len()

@@ -245,7 +245,7 @@ pub async fn list(app: &mut App, args: ListArgs) -> CliResult<i32> {
             records
                 .iter()
                 .map(crate::brokered::lease_from_wire)
-                .collect()
+                .collect::<Result<_, _>>()?
         }
         None => {
             app.reap_expired(provider.as_ref());

@@ -16,8 +16,22 @@ pub async fn stop(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
     let resolved = match leases::resolve(app, &config, &value).await {
         Ok(resolved) => resolved,
         Err(error) if error.code == ExitCode::Identity && LeaseId::parse(&value).is_some() => {
-            // A canonical ID that no longer exists anywhere: the goal is reached.
-            app.forget(&value);
+            // A canonical ID the selected provider does not have: the goal is
+            // reached for that provider (a claim of another provider stays).
+            let provider = leases::selected_provider_name(app, &config, &value);
+            if let Some(claim) = app.claims.load(&value).ok().flatten() {
+                if !crate::context::same_provider(&claim.provider, &provider) {
+                    return Err(CliError::usage(format!(
+                        "lease {value} is claimed by provider {}, not {provider}; nothing was stopped",
+                        claim.provider
+                    ))
+                    .with_hint(format!(
+                        "run `crabbox stop {value}` (or --provider {})",
+                        claim.provider
+                    )));
+                }
+            }
+            app.forget(&provider, &value);
             app.printer
                 .note(format!("lease {value} is already gone; nothing to stop"));
             return Ok(0);

@@ -121,7 +121,7 @@ pub async fn acquire(
         }
         Ok(lease) => Ok(lease),
         Err(error) => {
-            app.forget(lease_id.as_str());
+            app.forget(provider.spec().name, lease_id.as_str());
             Err(error)
         }
     }
@@ -175,7 +175,7 @@ pub async fn release(app: &App, provider: &dyn Provider, lease: &Lease) -> CliRe
     // A paused machine still exists: its claim and key stay so it can be resumed
     // (and released for good) by ID or slug.
     if released != Released::Paused {
-        app.forget(&lease.id);
+        app.forget(provider.spec().name, &lease.id);
     }
     Ok(released)
 }

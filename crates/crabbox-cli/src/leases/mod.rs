@@ -14,7 +14,9 @@ use crabbox_providers::Lease;
 pub use acquire::{acquire, claim, release, LeaseSettings};
 pub use connect::{connect, target};
 pub use heartbeat::spawn_heartbeats;
-pub use resolve::{claim_coordinator, lease_value, resolve, resolve_as, Access, Resolved};
+pub use resolve::{
+    claim_coordinator, lease_value, resolve, resolve_as, selected_provider_name, Access, Resolved,
+};
 
 /// `crabbox stop --id <slug>` style follow-up command.
 pub fn stop_command(lease: &Lease) -> String {

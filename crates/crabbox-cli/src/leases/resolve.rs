@@ -87,18 +87,35 @@ pub enum Access {
     ReadOnly,
 }
 
+/// The provider a lookup of `value` goes to: an explicit `--provider`/config
+/// choice, else the claim's, else the default.
+pub fn selected_provider_name(app: &App, config: &Config, value: &str) -> String {
+    explicit_provider(config)
+        .ok()
+        .flatten()
+        .or_else(|| {
+            let matches = app.claims.find(value);
+            (matches.len() == 1).then(|| matches[0].provider.clone())
+        })
+        .unwrap_or_else(|| crate::context::DEFAULT_PROVIDER.to_string())
+}
+
+fn explicit_provider(config: &Config) -> CliResult<Option<String>> {
+    Ok(config
+        .source("provider")
+        .filter(|source| !matches!(source, crabbox_config::Source::Default))
+        .and(config.str("provider"))
+        .map(|name| crabbox_providers::canonical_name(name).map(str::to_string))
+        .transpose()?)
+}
+
 pub async fn resolve_as(
     app: &App,
     config: &Config,
     value: &str,
     access: Access,
 ) -> CliResult<Resolved> {
-    let explicit = config
-        .source("provider")
-        .filter(|source| !matches!(source, crabbox_config::Source::Default))
-        .and(config.str("provider"))
-        .map(|name| crabbox_providers::canonical_name(name).map(str::to_string))
-        .transpose()?;
+    let explicit = explicit_provider(config)?;
     let claim = claim_for(app, value, explicit.as_deref())?;
     let provider_name = match (&explicit, &claim) {
         (Some(name), _) => name.clone(),
@@ -142,7 +159,7 @@ pub async fn resolve_as(
         Err(error @ (ProviderError::NotFound { .. } | ProviderError::Expired { .. })) => {
             // The provider proves the machine absent: no stale claim, no stray sshd.
             let _ = provider.release(&lease_id).await;
-            app.forget(&lease_id);
+            app.forget(provider.spec().name, &lease_id);
             Err(gone(error, claim.is_some()))
         }
         Err(error) => Err(error.into()),
@@ -175,7 +192,7 @@ async fn resolve_brokered(
         }),
         Err(error @ (ProviderError::NotFound { .. } | ProviderError::Expired { .. })) => {
             if let Some(claim) = &claim {
-                app.forget(&claim.lease_id);
+                app.forget(&claim.provider, &claim.lease_id);
             }
             Err(gone(error, claim.is_some()))
         }
