@@ -215,7 +215,8 @@ mod tests {
             ..wire::Lease::default()
         };
         assert!(lease_from_wire(&good).is_ok());
-        let cases: [(&str, fn(&mut wire::Lease)); 6] = [
+        type Spoil = fn(&mut wire::Lease);
+        let cases: [(&str, Spoil); 6] = [
             ("lease id", |r| r.id = "../../x".into()),
             ("slug", |r| r.slug = "../evil".into()),
             ("host", |r| r.host = "-oProxyCommand=sh".into()),
