@@ -79,6 +79,21 @@ impl Sandbox {
             .join(format!("{lease_id}.json"))
     }
 
+    /// Lease IDs that have a claim file, sorted.
+    pub fn claimed_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = std::fs::read_dir(self.state_dir().join("claims"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                name.strip_suffix(".json").map(str::to_string)
+            })
+            .collect();
+        ids.sort();
+        ids
+    }
+
     /// Sets an environment variable for every later invocation.
     pub fn set_env(&mut self, name: &str, value: impl Into<String>) {
         self.extra_env.push((name.to_string(), value.into()));
