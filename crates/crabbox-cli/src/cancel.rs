@@ -11,14 +11,18 @@ pub struct Cancel {
 }
 
 impl Cancel {
-    /// Installs the handlers. Must be called inside the runtime.
+    /// Installs the handlers. Must be called inside the runtime, before the
+    /// command's first side effect.
     pub fn install() -> Cancel {
         let (sender, receiver) = watch::channel(None);
+        // Registered now, not when the task first runs: a signal that arrives
+        // before the next await is recorded instead of killing the process.
+        let streams = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        );
         tokio::spawn(async move {
-            let (Ok(mut interrupt), Ok(mut terminate)) = (
-                signal(SignalKind::interrupt()),
-                signal(SignalKind::terminate()),
-            ) else {
+            let (Ok(mut interrupt), Ok(mut terminate)) = streams else {
                 return;
             };
             let mut seen = false;

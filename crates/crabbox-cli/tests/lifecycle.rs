@@ -280,3 +280,41 @@ fn another_providers_not_found_never_removes_a_live_claim() {
     sandbox.expect(0, &["stop", &id]);
     assert!(!claim.exists());
 }
+
+#[test]
+fn a_recycled_sshd_pid_is_never_signalled() {
+    let sandbox = sandbox();
+    let (id, _) = sandbox.warmup(&["--keep"]);
+    // A stranger now holds the pid the lease recorded for its sshd, as after a
+    // reboot or a crash.
+    let mut stranger = std::process::Command::new("sleep")
+        .arg("300")
+        .spawn()
+        .unwrap();
+    let record_path = sandbox.lease_dir(&id).join("lease.json");
+    let mut record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record_path).unwrap()).unwrap();
+    let sshd_pid = record["sshdPid"].as_i64().expect("sshdPid in the record");
+    record["sshdPid"] = serde_json::json!(stranger.id());
+    std::fs::write(&record_path, record.to_string()).unwrap();
+    std::fs::write(
+        sandbox.lease_dir(&id).join("sshd.pid"),
+        format!("{}\n", stranger.id()),
+    )
+    .unwrap();
+
+    sandbox.expect(0, &["stop", &id]);
+    assert!(
+        stranger.try_wait().unwrap().is_none(),
+        "stop killed a process that only reused the recorded pid"
+    );
+    assert!(
+        !std::path::Path::new(&format!("/proc/{sshd_pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{sshd_pid}/stat"))
+                .is_ok_and(|stat| stat.contains(") Z")),
+        "the lease's real sshd is gone"
+    );
+    assert!(!sandbox.lease_dir(&id).exists());
+    let _ = stranger.kill();
+    let _ = stranger.wait();
+}

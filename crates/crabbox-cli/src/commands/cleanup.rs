@@ -86,14 +86,32 @@ async fn remove_stale_claims(app: &App, provider: &dyn Provider, dry_run: bool) 
         .into_iter()
         .filter(|claim| claim.provider == name && leases::claim_coordinator(claim).is_none())
         .filter(|claim| !known.contains(claim.lease_id.as_str()))
+        // A create in progress in another process is not stale yet.
+        .filter(|claim| claim.pending_creator().is_none() || claim.is_abandoned())
         .collect();
     for claim in &stale {
         let verb = if dry_run { "would remove" } else { "remove" };
+        let reason = if claim.is_abandoned() {
+            "its create was interrupted".to_string()
+        } else {
+            format!("provider {name} has no such lease")
+        };
         app.printer.error_line(format!(
-            "{verb} stale claim id={} slug={} reason=provider {name} has no such lease",
+            "{verb} stale claim id={} slug={} reason={reason}",
             claim.lease_id, claim.slug
         ));
         if !dry_run {
+            if claim.is_abandoned() {
+                // Whatever the killed create had made (a process, a directory, a
+                // network namespace) goes with the claim.
+                if let Err(error) = provider.release(&claim.lease_id).await {
+                    app.printer.warn(format!(
+                        "could not remove what the interrupted create of {} left: {error}",
+                        claim.lease_id
+                    ));
+                    continue;
+                }
+            }
             app.forget(name, &claim.lease_id);
         }
     }

@@ -12,18 +12,21 @@ use crate::leases::{self, LeaseSettings};
 use crate::timing::{ms, Timing};
 
 pub async fn warmup(app: &mut App, args: WarmupArgs) -> CliResult<i32> {
+    // Before any side effect: a signal from here on is seen and cleaned up after.
+    let cancel = Cancel::install();
+    app.cancel = Some(cancel.clone());
     let started = Instant::now();
     app.printer.quiet = args.timing_json;
     let (repo, config) = app.repo_config(create_flags(&args.create))?;
-    let settings = LeaseSettings::new(&config, args.keep.unwrap_or(true), &args.create)?;
-    let cancel = Cancel::install();
-    app.cancel = Some(cancel.clone());
+    let mut settings = LeaseSettings::new(&config, args.keep.unwrap_or(true), &args.create)?;
     let selected = app.provider(&config, true)?;
     let provider = selected.provider;
     let coordinator = selected
         .coordinator
         .as_ref()
         .map(|client| client.base_url().to_string());
+    settings.repo_root = repo.root.display().to_string();
+    settings.coordinator = coordinator.clone();
     app.reap_expired(provider.as_ref());
     let lease = match leases::acquire(app, &config, &provider, &settings).await {
         Ok(lease) => lease,

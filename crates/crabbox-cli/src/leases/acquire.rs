@@ -22,6 +22,10 @@ pub struct LeaseSettings {
     /// Normalized pond name, empty for none.
     pub pond: String,
     pub exposed_ports: Vec<u16>,
+    /// The checkout the new lease is bound to.
+    pub repo_root: String,
+    /// The coordinator that brokers the provider, recorded in the claim.
+    pub coordinator: Option<String>,
 }
 
 impl LeaseSettings {
@@ -37,6 +41,8 @@ impl LeaseSettings {
             slug: create.slug.clone(),
             pond: crabbox_pond::validate_pond(config.str("pond").unwrap_or(""))?,
             exposed_ports: crabbox_pond::parse_exposed_ports(&create.expose)?,
+            repo_root: String::new(),
+            coordinator: None,
         })
     }
 }
@@ -86,8 +92,36 @@ pub async fn acquire(
         pond: settings.pond.clone(),
         exposed_ports: settings.exposed_ports.clone(),
     };
+    // Ownership is on disk before the machine exists: whatever happens next (a
+    // signal, a crash), `stop <id>` and `cleanup` find the lease through this claim.
+    let mut pending = Claim::new(lease_id.to_string(), provider.spec().name.to_string());
+    pending.slug = request.slug.clone();
+    pending.pond = settings.pond.clone();
+    pending.mark_pending(crabbox_core::ProcessMark::current());
+    if let Some(url) = &settings.coordinator {
+        pending
+            .extra
+            .insert(CLAIM_COORDINATOR_KEY.to_string(), url.as_str().into());
+    }
+    app.claims.claim_for_repo(
+        lease_id.as_str(),
+        pending,
+        &settings.repo_root,
+        false,
+        now_unix(),
+    )?;
+    if let Some(cancel) = &app.cancel {
+        if let Some(code) = cancel.reason() {
+            app.forget(provider.spec().name, lease_id.as_str());
+            return Err(CliError::new(code, "interrupted before leasing"));
+        }
+    }
     if !provider.uses_lease_keys() {
-        return Ok(provider.acquire(&request).await?);
+        let result = provider.acquire(&request).await;
+        if result.is_err() {
+            app.forget(provider.spec().name, lease_id.as_str());
+        }
+        return Ok(result?);
     }
     let key_dir = app.paths.lease_key_dir(lease_id.as_str());
     let result = async {
@@ -157,9 +191,18 @@ pub fn claim(
         template.static_port = lease.port.to_string();
         template.static_work_root = lease.work_root.clone();
     }
+    let claim = app
+        .claims
+        .claim_for_repo(&lease.id, template, repo_root, reclaim, now_unix())?;
+    if claim.pending_creator().is_none() {
+        return Ok(claim);
+    }
+    // The lease exists now: the claim is no longer a create in progress.
     Ok(app
         .claims
-        .claim_for_repo(&lease.id, template, repo_root, reclaim, now_unix())?)
+        .update_if_unchanged(&lease.id, Some(&claim.revision), |claim| {
+            claim.extra.remove(crabbox_core::PENDING_CREATE_KEY);
+        })?)
 }
 
 /// Releases a lease and forgets its local state.

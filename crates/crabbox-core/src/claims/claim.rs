@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use crate::process::ProcessMark;
 use crate::slug::normalize_slug;
 use crate::time::parse_rfc3339;
 
@@ -153,7 +154,33 @@ pub struct Claim {
     pub extra: Map<String, Value>,
 }
 
+/// Extra claim key naming the process that is creating the lease: set on the
+/// claim written before the machine exists, removed once the lease is made.
+pub const PENDING_CREATE_KEY: &str = "crabboxPendingCreate";
+
 impl Claim {
+    /// Marks the claim as written ahead of a create by `creator`.
+    pub fn mark_pending(&mut self, creator: ProcessMark) {
+        self.extra.insert(
+            PENDING_CREATE_KEY.to_string(),
+            serde_json::to_value(creator).expect("process mark serializes"),
+        );
+    }
+
+    /// The process creating the lease, while the claim is pending.
+    pub fn pending_creator(&self) -> Option<ProcessMark> {
+        serde_json::from_value(self.extra.get(PENDING_CREATE_KEY)?.clone()).ok()
+    }
+
+    /// A pending claim whose creating process is gone: the create was killed
+    /// before it finished, and whatever it made is an orphan.
+    pub fn is_abandoned(&self) -> bool {
+        self.extra.contains_key(PENDING_CREATE_KEY)
+            && !self
+                .pending_creator()
+                .is_some_and(|creator| creator.is_alive())
+    }
+
     pub fn new(lease_id: impl Into<String>, provider: impl Into<String>) -> Self {
         Self {
             lease_id: lease_id.into(),

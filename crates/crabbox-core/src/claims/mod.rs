@@ -7,7 +7,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 
-pub use claim::Claim;
+pub use claim::{Claim, PENDING_CREATE_KEY};
 pub use listing::{
     listing_json, listing_json_string, listing_text, ClaimListing, ClaimProblem, ProblemCode,
 };

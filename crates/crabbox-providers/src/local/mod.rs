@@ -374,6 +374,19 @@ impl Reaper for LocalProvider {
             }
             decisions.push(decision);
         }
+        if rustix::process::geteuid().is_root() {
+            for plan in netns::orphans() {
+                if !dry_run {
+                    netns::remove(&plan);
+                }
+                decisions.push(CleanupDecision {
+                    lease_id: plan.name.replacen("cbx-", "cbx_", 1),
+                    name: plan.name.clone(),
+                    delete: true,
+                    reason: "network namespace of a lease that is gone".into(),
+                });
+            }
+        }
         Ok(decisions)
     }
 }

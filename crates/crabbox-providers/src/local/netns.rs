@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ProviderError;
 
+mod registry;
+
 /// Number of /30 blocks in 10.213.0.0/16.
 const BLOCKS: u32 = 16384;
 
@@ -88,17 +90,20 @@ fn link_exists(name: &str) -> bool {
     Path::new("/sys/class/net").join(name).exists()
 }
 
-/// Chooses a free block (starting at a hash of the lease so names and addresses
-/// are stable; `taken` is read under the allocation lock), then creates the
-/// namespace, the veth pair and the addresses.
-fn create(lease_id: &str, taken: &[u32]) -> Result<NetnsLease, ProviderError> {
+/// Chooses a free block, starting at a hash of the lease so names and addresses
+/// are stable; `taken` is read under the allocation lock.
+fn choose(lease_id: &str, taken: &[u32]) -> Result<NetnsLease, ProviderError> {
     let start = crabbox_core::fnv1a32(lease_id.as_bytes()) % BLOCKS;
-    let plan = (0..BLOCKS)
+    (0..BLOCKS)
         .map(|step| NetnsLease::plan(lease_id, (start + step) % BLOCKS))
         .find(|plan| !taken.contains(&plan.block))
         .ok_or_else(|| ProviderError::Failed {
             message: "no free /30 left in 10.213.0.0/16 for a local netns lease".into(),
-        })?;
+        })
+}
+
+/// Creates the namespace, the veth pair and the addresses of `plan`.
+fn create(plan: NetnsLease) -> Result<NetnsLease, ProviderError> {
     if link_exists(&plan.host_veth) || Path::new("/run/netns").join(&plan.name).exists() {
         // Left over from a crash: start clean.
         remove(&plan);
@@ -174,8 +179,13 @@ pub fn attach(
     lease_id: &str,
 ) -> Result<(std::fs::File, NetnsLease), ProviderError> {
     let lock = lock(root)?;
-    let plan = create(lease_id, &blocks_in_use(root))?;
+    let plan = choose(lease_id, &blocks_in_use(root))?;
+    // Recorded before anything exists, in the lease directory and in the
+    // machine-wide registry, so a process killed mid-way leaves nothing that
+    // release, reap or the orphan sweep cannot find.
     write_pending(lease_dir, &plan)?;
+    registry::record(&plan, lease_dir)?;
+    let plan = create(plan)?;
     Ok((lock, plan))
 }
 
@@ -219,6 +229,14 @@ pub fn remove(plan: &NetnsLease) {
     if link_exists(&plan.host_veth) {
         let _ = ip(&["link", "del", &plan.host_veth]);
     }
+    registry::forget(plan);
+}
+
+/// Namespaces this machine's registry records for a lease directory that no
+/// longer exists: their lease was deleted behind our back, or the process that
+/// created them was killed before it could.
+pub fn orphans() -> Vec<NetnsLease> {
+    registry::orphans()
 }
 
 const PENDING_FILE: &str = "netns.json";

@@ -58,10 +58,15 @@ fn snapshot() -> BTreeMap<i32, ProcessInfo> {
 
 /// The pids that belong to the lease: `root` (when given) with its descendants, and
 /// processes referring to `lease_dir`, with theirs.
+///
+/// A recorded `root` pid counts only while its command line still names the
+/// lease directory: after a reboot or a crash the number may belong to a
+/// stranger, who must never be signalled.
 pub fn lease_processes(root: Option<i32>, lease_dir: &Path) -> BTreeSet<i32> {
     let processes = snapshot();
     let own = std::process::id() as i32;
     let marker = lease_dir.display().to_string();
+    let root = root.filter(|pid| is_alive_with(*pid, &marker));
     let mut members: BTreeSet<i32> = processes
         .iter()
         .filter(|(pid, info)| {

@@ -97,12 +97,16 @@ struct Session<'a> {
 }
 
 pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
+    // Before any side effect: a signal from here on is seen and cleaned up after.
+    let cancel = Cancel::install();
+    app.cancel = Some(cancel.clone());
     validate(&args)?;
     let stop_after = StopAfter::parse(args.stop_after.as_deref())?;
     let started = Instant::now();
     app.printer.quiet = args.timing_json;
     let (repo, config) = app.repo_config(create_flags(&args.create))?;
-    let settings = LeaseSettings::new(&config, args.keep.unwrap_or(false), &args.create)?;
+    let mut settings = LeaseSettings::new(&config, args.keep.unwrap_or(false), &args.create)?;
+    settings.repo_root = repo.root.display().to_string();
     let sync_options = sync_options(&config, &args);
     // Missing tools, a non-repository and an oversized or mass-deleting sync all
     // fail before anything is leased.
@@ -123,8 +127,6 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
     } else {
         Some(crabbox_sync::prepare(&repo.root, &sync_options, None)?)
     };
-    let cancel = Cancel::install();
-    app.cancel = Some(cancel.clone());
     let class = config.str("class").unwrap_or_default().to_string();
 
     let (lease, provider, coordinator, recorder, acquired) = match &args.id {
@@ -157,6 +159,10 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
                 json!({ "provider": name, "class": class }),
             );
             app.reap_expired(selected.provider.as_ref());
+            settings.coordinator = selected
+                .coordinator
+                .as_ref()
+                .map(|client| client.base_url().to_string());
             match leases::acquire(app, &config, &selected.provider, &settings).await {
                 Ok(lease) => {
                     app.printer.note(leases::leased_line(&lease));
