@@ -215,3 +215,35 @@ fn cleanup_removes_what_a_killed_create_left() {
         assert!(Path::new(&sandbox.state_dir()).exists());
     }
 }
+
+#[test]
+fn a_run_whose_cli_was_killed_shows_as_lost_in_history() {
+    let sandbox = common::sandbox();
+    let mut child = sandbox
+        .command(&["run", "--", "sleep", "47"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let running = |sandbox: &Sandbox| {
+        let runs = sandbox.expect(0, &["history", "--json"]).json();
+        runs.as_array()
+            .and_then(|runs| runs.first())
+            .map(|run| (run["state"].as_str().unwrap_or("").to_string(), run.clone()))
+    };
+    assert!(
+        eventually(30, || running(&sandbox)
+            .is_some_and(|(state, _)| state == "running")
+            && crabbox_testkit::process_running("sleep 47")),
+        "the run never showed as running"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (state, run) = running(&sandbox).unwrap();
+    assert_eq!(state, "failed", "{run}");
+    assert_eq!(run["phase"], "lost", "{run}");
+    // The lease it left is still claimed, and stops normally.
+    for id in sandbox.claimed_ids() {
+        sandbox.expect(0, &["stop", &id]);
+    }
+}

@@ -498,3 +498,52 @@ fn a_watcher_spares_the_manifest_and_still_sees_every_edit() {
         "watcher stopped with the last lease"
     );
 }
+
+#[test]
+fn a_reused_lease_counts_its_manifest_once() {
+    let sandbox = sandbox();
+    // Enough files that building the manifest takes a visible share of the sync.
+    let bulk = sandbox.repo().join("bulk");
+    for dir in 0..40 {
+        let dir_path = bulk.join(format!("d{dir:02}"));
+        std::fs::create_dir_all(&dir_path).unwrap();
+        for file in 0..400 {
+            std::fs::write(
+                dir_path.join(format!("f{file:03}.txt")),
+                format!("{dir}/{file}\n"),
+            )
+            .unwrap();
+        }
+    }
+    git(&sandbox.repo(), &["add", "."]);
+    git(&sandbox.repo(), &["commit", "-qm", "bulk"]);
+    let (lease, _) = sandbox.warmup(&[]);
+    sync(&sandbox, &lease);
+    std::fs::write(sandbox.repo().join("README.txt"), "changed\n").unwrap();
+    let output = sandbox.expect(0, &["run", "--id", &lease, "--timing-json", "--", "true"]);
+    let timing: serde_json::Value =
+        serde_json::from_str(output.stderr.lines().last().unwrap()).unwrap();
+    let phases = timing["syncPhases"].as_array().unwrap();
+    let phase = |name: &str| {
+        phases
+            .iter()
+            .filter(|p| p["name"] == name)
+            .map(|p| p["ms"].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    let manifest = phase("manifest");
+    let all: u64 = phases.iter().map(|p| p["ms"].as_u64().unwrap()).sum();
+    let sync_ms = timing["syncMs"].as_u64().unwrap();
+    assert!(manifest > 0, "{timing}");
+    // The phases are parts of the sync; the manifest built during it is one of
+    // them. Counting it twice would put syncMs at least one manifest above them.
+    assert!(
+        sync_ms + phases.len() as u64 >= all,
+        "syncMs {sync_ms} below its phases {all}: {timing}"
+    );
+    assert!(
+        sync_ms < all + manifest,
+        "syncMs {sync_ms} counts the manifest ({manifest} ms) twice: {timing}"
+    );
+    sandbox.expect(0, &["stop", &lease]);
+}

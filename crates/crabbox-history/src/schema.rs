@@ -51,6 +51,12 @@ const MIGRATIONS: &[&str] = &[
         truncated INTEGER NOT NULL
     );
     ",
+    // 2: the process that records each run, so a run whose CLI was killed is
+    // recognised as lost once that process is gone (start time tells a reused pid).
+    "
+    ALTER TABLE runs ADD COLUMN owner_pid INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN owner_start INTEGER NOT NULL DEFAULT 0;
+    ",
 ];
 
 /// The schema version this build writes.

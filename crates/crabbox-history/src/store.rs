@@ -5,6 +5,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crabbox_core::ProcessMark;
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::error::HistoryError;
@@ -144,13 +145,26 @@ impl History {
     }
 
     /// Records a new run in state `running`, phase `starting`.
+    /// The calling process is recorded as the run's owner.
     pub fn start_run(&self, run: &NewRun, now: i64) -> Result<(), HistoryError> {
+        self.start_run_owned(run, now, ProcessMark::current())
+    }
+
+    /// `start_run` with an explicit owner process.
+    pub fn start_run_owned(
+        &self,
+        run: &NewRun,
+        now: i64,
+        owner: ProcessMark,
+    ) -> Result<(), HistoryError> {
         let command_json = serde_json::to_string(&run.command)
             .expect("a list of strings always serializes to JSON");
         let inserted = self.connection.execute(
             "INSERT INTO runs (id, lease_id, slug, provider, target, class, server_type,
-                               command_json, label, state, phase, started_at, last_event_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', 'starting', ?10, ?10)",
+                               command_json, label, state, phase, started_at, last_event_at,
+                               owner_pid, owner_start)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', 'starting', ?10, ?10,
+                     ?11, ?12)",
             params![
                 run.id,
                 run.lease_id,
@@ -162,6 +176,8 @@ impl History {
                 command_json,
                 run.label,
                 now,
+                owner.pid,
+                to_sql_integer(owner.start_ticks),
             ],
         );
         match inserted {
@@ -284,20 +300,56 @@ impl History {
             .map_err(|error| self.database_error(error))
     }
 
-    /// Fails runs still `running` with no event for `ABANDON_AFTER_SECONDS`; their
-    /// process died without finishing them. Returns how many were marked.
+    /// Fails runs still `running` whose recording process is gone (phase
+    /// `lost`: the CLI was killed before it could finish them), and runs from
+    /// before owners were recorded that have been silent for
+    /// `ABANDON_AFTER_SECONDS` (phase `abandoned`). Returns how many were marked.
     ///
     /// `ended_at` becomes the last event time, the latest moment the run was
     /// known to be alive.
     pub fn mark_abandoned(&self, now: i64) -> Result<usize, HistoryError> {
-        self.connection
+        let owned: Vec<(String, i64, i64)> = {
+            let mut statement = self
+                .connection
+                .prepare(
+                    "SELECT id, owner_pid, owner_start FROM runs
+                     WHERE state = 'running' AND owner_pid > 0",
+                )
+                .map_err(|error| self.database_error(error))?;
+            let rows = statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                .map_err(|error| self.database_error(error))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(|error| self.database_error(error))?
+        };
+        let mut marked = 0;
+        for (id, pid, start) in owned {
+            let owner = ProcessMark {
+                pid: i32::try_from(pid).unwrap_or(0),
+                start_ticks: u64::try_from(start).unwrap_or(0),
+            };
+            if owner.is_alive() {
+                continue;
+            }
+            marked += self
+                .connection
+                .execute(
+                    "UPDATE runs SET state = 'failed', phase = 'lost', ended_at = last_event_at
+                     WHERE id = ?1 AND state = 'running'",
+                    [&id],
+                )
+                .map_err(|error| self.database_error(error))?;
+        }
+        marked += self
+            .connection
             .execute(
                 "UPDATE runs
                  SET state = 'failed', phase = 'abandoned', ended_at = last_event_at
-                 WHERE state = 'running' AND last_event_at < ?1",
+                 WHERE state = 'running' AND owner_pid = 0 AND last_event_at < ?1",
                 [now.saturating_sub(ABANDON_AFTER_SECONDS)],
             )
-            .map_err(|error| self.database_error(error))
+            .map_err(|error| self.database_error(error))?;
+        Ok(marked)
     }
 
     /// Takes the write lock up front: a deferred transaction that reads and then

@@ -465,9 +465,14 @@ fn marks_silent_running_runs_abandoned() {
     let silent = "run_000000000001";
     let chatty = "run_000000000002";
     let finished = "run_000000000003";
+    // Rows written before owners were recorded have no owner process.
+    let no_owner = crabbox_core::ProcessMark {
+        pid: 0,
+        start_ticks: 0,
+    };
     for id in [silent, chatty, finished] {
         history
-            .start_run(&new_run(id, "cbx_a", "a"), START)
+            .start_run_owned(&new_run(id, "cbx_a", "a"), START, no_owner)
             .unwrap();
     }
     history
@@ -498,4 +503,33 @@ fn marks_silent_running_runs_abandoned() {
     );
     // Nothing left to mark the second time.
     assert_eq!(history.mark_abandoned(now).unwrap(), 0);
+}
+
+#[test]
+fn a_run_whose_process_is_gone_is_lost_at_once() {
+    let directory = TempDir::new().unwrap();
+    let history = History::open(&history_path(&directory)).unwrap();
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let killed = crabbox_core::ProcessMark::of(child.id() as i32).unwrap();
+    history
+        .start_run_owned(&new_run("run_0000000000a1", "cbx_a", "a"), START, killed)
+        .unwrap();
+    history
+        .start_run(&new_run("run_0000000000a2", "cbx_a", "a"), START)
+        .unwrap();
+    // Its process is alive: nothing to mark yet, however silent.
+    assert_eq!(history.mark_abandoned(START + 1).unwrap(), 0);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(history.mark_abandoned(START + 2).unwrap(), 1);
+    let lost = history.get_run("run_0000000000a1").unwrap().unwrap();
+    assert_eq!(
+        (lost.state.as_str(), lost.phase.as_str()),
+        ("failed", "lost")
+    );
+    let mine = history.get_run("run_0000000000a2").unwrap().unwrap();
+    assert_eq!(mine.state, "running");
 }

@@ -3,7 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{flock, FlockOperation};
@@ -73,6 +73,15 @@ pub struct ClaimStore {
 /// Holds the exclusive `flock` on a lease's lock file until dropped.
 struct LeaseLock {
     _file: File,
+    path: PathBuf,
+}
+
+impl LeaseLock {
+    /// Removes the lock file once its claim is gone, so lock files do not pile
+    /// up. Waiters that locked the unlinked file notice and lock afresh.
+    fn retire(self) {
+        let _ = fs::remove_file(&self.path);
+    }
 }
 
 impl ClaimStore {
@@ -148,8 +157,10 @@ impl ClaimStore {
     /// Deletes a claim; `false` when there was none.
     pub fn remove(&self, lease_id: &str) -> Result<bool, ClaimError> {
         let path = self.claim_path(lease_id)?;
-        let _lock = self.lock(lease_id)?;
-        self.delete(&path)
+        let lock = self.lock(lease_id)?;
+        let removed = self.delete(&path)?;
+        lock.retire();
+        Ok(removed)
     }
 
     /// Deletes a claim only if it still has `expected_revision`; a claim that has
@@ -160,10 +171,11 @@ impl ClaimStore {
         expected_revision: &str,
     ) -> Result<(), ClaimError> {
         let path = self.claim_path(lease_id)?;
-        let _lock = self.lock(lease_id)?;
+        let lock = self.lock(lease_id)?;
         match read_claim(&path, lease_id)? {
             Some(claim) if claim.revision == expected_revision => {
                 self.delete(&path)?;
+                lock.retire();
                 Ok(())
             }
             _ => Err(changed(lease_id)),
@@ -245,19 +257,28 @@ impl ClaimStore {
     fn lock(&self, lease_id: &str) -> Result<LeaseLock, ClaimError> {
         ensure_private_dir(&self.locks_dir).map_err(ClaimError::io(&self.locks_dir))?;
         let path = self.locks_dir.join(format!("{lease_id}.json.lock"));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(PRIVATE_FILE_MODE)
-            .open(&path)
-            .map_err(ClaimError::io(&path))?;
         loop {
-            match flock(&file, FlockOperation::LockExclusive) {
-                Ok(()) => return Ok(LeaseLock { _file: file }),
-                Err(Errno::INTR) => continue,
-                Err(errno) => return Err(ClaimError::io(&path)(errno.into())),
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(PRIVATE_FILE_MODE)
+                .open(&path)
+                .map_err(ClaimError::io(&path))?;
+            loop {
+                match flock(&file, FlockOperation::LockExclusive) {
+                    Ok(()) => break,
+                    Err(Errno::INTR) => continue,
+                    Err(errno) => return Err(ClaimError::io(&path)(errno.into())),
+                }
+            }
+            // The holder before us may have retired this file; a lock on an
+            // unlinked file excludes nobody, so lock whatever the path names now.
+            let locked = file.metadata().map_err(ClaimError::io(&path))?;
+            let current = fs::metadata(&path).ok();
+            if current.is_some_and(|current| current.ino() == locked.ino()) {
+                return Ok(LeaseLock { _file: file, path });
             }
         }
     }

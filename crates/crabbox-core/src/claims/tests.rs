@@ -110,6 +110,75 @@ fn every_write_sets_a_fresh_revision() {
 }
 
 #[test]
+fn lock_files_are_retired_with_their_claims_and_still_exclude() {
+    const THREADS: usize = 6;
+    const ROUNDS: usize = 30;
+    let root = tempfile::tempdir().unwrap();
+    let committed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let retired = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let workers: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let store = store_in(&root);
+            let (committed, retired) = (committed.clone(), retired.clone());
+            thread::spawn(move || {
+                for _ in 0..ROUNDS {
+                    // Count up to 5 in the claim, then remove it (retiring its lock
+                    // file) and bank the 5: a lost update shows as a missing count.
+                    let current = store.load(LEASE).unwrap();
+                    let revision = current.as_ref().map(|claim| claim.revision.clone());
+                    let count: usize = current
+                        .as_ref()
+                        .and_then(|claim| claim.labels.get("counter"))
+                        .map_or(0, |value| value.parse().unwrap());
+                    if count == 5 {
+                        if store
+                            .remove_if_unchanged(LEASE, revision.as_deref().unwrap())
+                            .is_ok()
+                        {
+                            retired.fetch_add(5, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        continue;
+                    }
+                    let updated = store.update_if_unchanged(LEASE, revision.as_deref(), |claim| {
+                        claim.provider = "local".into();
+                        claim
+                            .labels
+                            .insert("counter".into(), (count + 1).to_string());
+                    });
+                    if updated.is_ok() {
+                        committed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    let store = store_in(&root);
+    let left: usize = store
+        .load(LEASE)
+        .unwrap()
+        .and_then(|claim| {
+            claim
+                .labels
+                .get("counter")
+                .map(|value| value.parse().unwrap())
+        })
+        .unwrap_or(0);
+    assert_eq!(
+        committed.load(std::sync::atomic::Ordering::SeqCst),
+        retired.load(std::sync::atomic::Ordering::SeqCst) + left
+    );
+    store.remove(LEASE).unwrap();
+    assert!(
+        file_names(&root.path().join("claim-locks")).is_empty(),
+        "lock files left: {:?}",
+        file_names(&root.path().join("claim-locks"))
+    );
+}
+
+#[test]
 fn concurrent_compare_and_swap_loses_no_increment() {
     const THREADS: usize = 8;
     const INCREMENTS: usize = 25;

@@ -8,13 +8,17 @@ use crate::cli::{EventsArgs, HistoryArgs, LogsArgs};
 use crate::context::App;
 use crate::error::{CliError, CliResult};
 
+/// Opens the history with runs whose CLI died already marked as lost, so no
+/// listing shows them `running` forever.
 fn open(app: &App) -> CliResult<History> {
-    History::open(&app.history_path()).map_err(|error| {
+    let history = History::open(&app.history_path()).map_err(|error| {
         CliError::new(
             ExitCode::Failure,
             format!("cannot open run history: {error}"),
         )
-    })
+    })?;
+    let _ = history.mark_abandoned(crabbox_core::now_unix());
+    Ok(history)
 }
 
 fn failure(error: crabbox_history::HistoryError) -> CliError {

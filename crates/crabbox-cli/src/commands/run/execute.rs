@@ -179,6 +179,10 @@ impl Session<'_> {
         let (outcome, manifest_time) = match quick {
             Some(outcome) => (outcome, std::time::Duration::ZERO),
             None => {
+                // A manifest built before this phase (new leases build it before
+                // leasing) is added to the sync time; one built here is already in
+                // the phase's elapsed time and must not count twice.
+                let built_earlier = self.prepared.is_some();
                 if self.prepared.is_none() {
                     self.prepared = Some(crabbox_sync::prepare(
                         &self.repo.root,
@@ -205,7 +209,12 @@ impl Session<'_> {
                     &mut |line| printer.note(line),
                 )
                 .await?;
-                (outcome, prepared.manifest_time)
+                let earlier = if built_earlier {
+                    prepared.manifest_time
+                } else {
+                    std::time::Duration::ZERO
+                };
+                (outcome, earlier)
             }
         };
         self.prune = outcome.prune.clone();
