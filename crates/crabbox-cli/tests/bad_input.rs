@@ -210,3 +210,35 @@ fn coordinator_serve_rejects_bad_flags_before_starting() {
         assert!(error.starts_with("error: invalid "), "{error}");
     }
 }
+
+#[test]
+fn a_url_with_a_password_is_refused_without_echoing_it() {
+    const PASSWORD: &str = "hunter2-never-echoed";
+    let url = format!("https://alice:{PASSWORD}@127.0.0.1:9");
+    let mut sandbox = Sandbox::new(env!("CARGO_BIN_EXE_crabbox"));
+    sandbox.set_env("CRABBOX_COORDINATOR", &url);
+    sandbox.set_env("CRABBOX_COORDINATOR_TOKEN", "token");
+    for args in [
+        vec!["status", "--id", "swift-crab"],
+        vec!["history"],
+        vec!["config", "show"],
+        vec!["config", "show", "--json"],
+    ] {
+        let output = sandbox.run(&args);
+        assert!(
+            !output.stdout.contains(PASSWORD) && !output.stderr.contains(PASSWORD),
+            "{args:?} echoed the password: {output:?}"
+        );
+        if args[0] != "config" {
+            assert_eq!(output.code, 2, "{args:?}: {output:?}");
+            assert!(
+                output.stderr.contains("***@127.0.0.1:9"),
+                "{}",
+                output.stderr
+            );
+        }
+    }
+    let output = sandbox.run_with_input(&["login", "--url", &url, "--token-stdin"], "token\n");
+    assert_ne!(output.code, 0);
+    assert!(!output.stderr.contains(PASSWORD), "{output:?}");
+}

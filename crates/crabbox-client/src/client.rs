@@ -92,7 +92,7 @@ impl Client {
     pub fn new(base_url: &str, token: Option<String>) -> Result<Client, ClientError> {
         let trimmed = base_url.trim().trim_end_matches('/').to_string();
         validate_base_url(&trimmed).map_err(|reason| ClientError::InvalidUrl {
-            url: trimmed.clone(),
+            url: crabbox_core::secret::without_credentials(&trimmed),
             reason,
         })?;
         install_crypto_provider();

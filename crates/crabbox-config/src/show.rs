@@ -3,6 +3,8 @@
 use serde_json::{json, Map};
 
 use crate::config::{Config, Entry};
+use crabbox_core::secret::without_credentials;
+
 use crate::value::Value;
 
 const CONFIGURED: &str = "configured";
@@ -13,10 +15,10 @@ const CONFIGURED: &str = "configured";
 pub fn show_json(config: &Config) -> serde_json::Value {
     let mut values = Map::new();
     for (key, entry) in config.entries() {
-        let value = if entry.is_secret() {
-            json!(CONFIGURED)
-        } else {
-            entry.value.to_json()
+        let value = match &entry.value {
+            _ if entry.is_secret() => json!(CONFIGURED),
+            Value::Str(text) => json!(without_credentials(text)),
+            other => other.to_json(),
         };
         let mut shown = json!({
             "value": value,
@@ -75,6 +77,7 @@ pub fn show_text(config: &Config) -> String {
 fn text_value(entry: &Entry) -> String {
     match &entry.value {
         _ if entry.is_secret() => CONFIGURED.to_string(),
+        Value::Str(text) => without_credentials(text),
         Value::List(items) if items.is_empty() => "-".to_string(),
         value => value.to_string(),
     }

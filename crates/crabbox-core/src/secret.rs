@@ -2,6 +2,20 @@
 
 use std::fmt;
 
+/// `url` with any `user:password@` part replaced by `***@`, for error text and
+/// listings: a password typed into a URL is never echoed back.
+pub fn without_credentials(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}***@{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
 /// Tokens and keys: `Debug` and `Display` print `[redacted]`; the value is only
 /// reachable through [`Secret::expose`].
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -65,5 +79,22 @@ mod tests {
         assert!(!secret.matches("hunter3"));
         assert!(!secret.matches("hunter"));
         assert_eq!(Secret::from_setting(Some("  ")), None);
+    }
+
+    #[test]
+    fn passwords_in_urls_are_hidden() {
+        let cases = [
+            ("https://alice:pw@host:8/x", "https://***@host:8/x"),
+            (
+                "postgres://u:p%40ss@db/crabbox?sslmode=require",
+                "postgres://***@db/crabbox?sslmode=require",
+            ),
+            ("https://host/a@b", "https://host/a@b"),
+            ("http://127.0.0.1:8787", "http://127.0.0.1:8787"),
+            ("user:pw@host", "***@host"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(without_credentials(input), expected, "{input}");
+        }
     }
 }
