@@ -75,6 +75,9 @@ fn warmup_run_status_ssh_stop() {
     // Stopping again is not an error.
     let again = sandbox.expect(0, &["stop", "--id", &id]);
     assert!(again.stderr.contains("already gone"), "{}", again.stderr);
+    // ...by slug too.
+    let again = sandbox.expect(0, &["stop", &slug]);
+    assert!(again.stderr.contains("already gone"), "{}", again.stderr);
     let missing = sandbox.run(&["status", "--id", &id]);
     assert_eq!(missing.code, 4, "{}", missing.stderr);
 }
@@ -174,4 +177,55 @@ fn keep_on_failure_keeps_only_failed_fresh_leases() {
     let passed = sandbox.expect(0, &["run", "--keep-on-failure", "--", "true"]);
     let id = passed.field("lease").unwrap();
     assert!(!sandbox.lease_dir(&id).exists());
+}
+
+#[test]
+fn a_shell_script_that_starts_a_daemon_returns_when_the_script_ends() {
+    let sandbox = sandbox();
+    let (id, _) = sandbox.warmup(&[]);
+    let mut child = sandbox
+        .command(&[
+            "run",
+            "--id",
+            &id,
+            "--shell",
+            "--",
+            "sleep 3217 & echo started",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Today's bound is the daemon's 3217 s; anything near that is a hang.
+    let finished = eventually(60, || matches!(child.try_wait(), Ok(Some(_))));
+    if !finished {
+        let _ = child.kill();
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(finished, "run waited for the background daemon");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "started\n");
+    assert!(
+        process_running("sleep 3217"),
+        "the daemon keeps running on the lease"
+    );
+    sandbox.expect(0, &["stop", &id]);
+    assert!(
+        eventually(5, || !process_running("sleep 3217")),
+        "stop ends the daemon with its lease"
+    );
+}
+
+#[test]
+fn no_sync_runs_report_the_sync_as_skipped() {
+    let sandbox = sandbox();
+    let (id, _) = sandbox.warmup(&[]);
+    let output = sandbox.expect(0, &["run", "--id", &id, "--no-sync", "--", "true"]);
+    let summary = output
+        .stderr
+        .lines()
+        .find(|line| line.starts_with("run summary"))
+        .unwrap_or_else(|| panic!("no summary in {}", output.stderr));
+    assert!(summary.contains("sync_skipped=true"), "{summary}");
+    sandbox.expect(0, &["stop", &id]);
 }

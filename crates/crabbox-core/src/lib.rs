@@ -23,6 +23,6 @@ pub use paths::{ensure_private_dir, Paths};
 pub use process::ProcessMark;
 pub use secret::{constant_time_eq, Secret};
 pub use slug::{
-    allocate_slug, fnv1a32, normalize_slug, slug_for_lease, validate_requested_slug, SlugError,
-    ADJECTIVES, MAX_SLUG_LEN, NOUNS,
+    allocate_slug, fnv1a32, is_generated_slug, normalize_slug, slug_for_lease,
+    validate_requested_slug, SlugError, ADJECTIVES, MAX_SLUG_LEN, NOUNS,
 };

@@ -43,6 +43,23 @@ pub fn slug_for_lease(lease_id: &str) -> String {
     format!("{adjective}-{noun}")
 }
 
+/// Whether `value` has the shape Crabbox gives leases it names itself:
+/// `adjective-noun` from the word lists, optionally with a 4-hex collision suffix.
+pub fn is_generated_slug(value: &str) -> bool {
+    let mut parts = value.split('-');
+    let (Some(adjective), Some(noun)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let suffix_ok = match (parts.next(), parts.next()) {
+        (None, _) => true,
+        (Some(suffix), None) => {
+            suffix.len() == 4 && suffix.bytes().all(|byte| byte.is_ascii_hexdigit())
+        }
+        _ => false,
+    };
+    suffix_ok && ADJECTIVES.contains(&adjective) && NOUNS.contains(&noun)
+}
+
 /// Lowercases, keeps ASCII letters and digits, and collapses everything else into
 /// single dashes with none at either end.
 pub fn normalize_slug(value: &str) -> String {
@@ -124,6 +141,15 @@ mod tests {
             hash = (hash * 0x0100_0193) % (1 << 32);
         }
         hash as u32
+    }
+
+    #[test]
+    fn generated_slug_shape() {
+        assert!(is_generated_slug("coral-shrimp"));
+        assert!(is_generated_slug("violet-prawn-0a1f"));
+        assert!(!is_generated_slug("no-such-slug"));
+        assert!(!is_generated_slug("coral-shrimp-xyz1"));
+        assert!(!is_generated_slug("coral"));
     }
 
     #[test]

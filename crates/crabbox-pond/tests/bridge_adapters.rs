@@ -378,3 +378,15 @@ async fn railway_needs_project_environment_and_token() {
     assert_eq!(error.exit_code(), 3, "{error}");
     assert!(!format!("{error} {wrong:?}").contains("railway-wrong"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn islo_trades_its_api_key_for_one_cached_session_token() {
+    let (fake, adapter) = islo().await;
+    adapter.publish(LEASE, 8080, HOUR).await.unwrap();
+    adapter.publish(LEASE, 8081, HOUR).await.unwrap();
+    adapter.list(LEASE).await.unwrap();
+    // One exchange serves every call until the session nears its expiry; the
+    // API key itself is never a bearer (the fake refuses it).
+    assert_eq!(fake.state.lock().sessions, vec!["islo-session-1"]);
+    assert_eq!(fake.state.lock().create_requests.len(), 2);
+}

@@ -12,6 +12,10 @@ use tokio::sync::mpsc;
 use crate::target::{Budget, Target};
 use crate::{find_tool, SshError};
 
+/// How long output is still collected after the runner reported the command's
+/// exit status while a background process it started keeps the streams open.
+const BACKGROUND_LINGER: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// How long an idle master outlives its last use, so warm runs reuse it.
 pub const CONTROL_PERSIST: &str = "10m";
 
@@ -201,8 +205,25 @@ impl Connection {
         tokio::pin!(cancel);
         let mut pipes_open = true;
         let mut exit: Option<i32> = None;
+        // Set once the runner reported the command's status while something it
+        // started in the background still holds the streams open.
+        let mut linger: Option<tokio::time::Instant> = None;
         loop {
+            if linger.is_none() && pipes_open && sink.reported_exit().is_some() {
+                linger = Some(tokio::time::Instant::now() + BACKGROUND_LINGER);
+            }
             tokio::select! {
+                _ = tokio::time::sleep_until(linger.unwrap_or_else(tokio::time::Instant::now)), if linger.is_some() => {
+                    // The command is done; a daemon it left running keeps its
+                    // output to itself from now on.
+                    let code = sink.reported_exit().expect("linger starts with a status");
+                    let _ = child.start_kill();
+                    let _ = child.wait().await;
+                    while let Ok((stream, bytes)) = receiver.try_recv() {
+                        sink.output(stream, &bytes);
+                    }
+                    return Ok(StreamOutcome::Exited(code));
+                }
                 chunk = receiver.recv(), if pipes_open => match chunk {
                     Some((stream, bytes)) => sink.output(stream, &bytes),
                     None => pipes_open = false,

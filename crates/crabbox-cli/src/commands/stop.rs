@@ -15,7 +15,7 @@ pub async fn stop(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
     let config = app.config(None, provider_flags(&args.provider))?;
     let resolved = match leases::resolve(app, &config, &value).await {
         Ok(resolved) => resolved,
-        Err(error) if error.code == ExitCode::Identity && LeaseId::parse(&value).is_some() => {
+        Err(error) if error.code == ExitCode::Identity && names_a_lease(&value) => {
             // A canonical ID the selected provider does not have: the goal is
             // reached for that provider (a claim of another provider stays).
             let provider = leases::selected_provider_name(app, &config, &value);
@@ -63,6 +63,12 @@ pub async fn stop(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
         )),
     }
     Ok(0)
+}
+
+/// A canonical lease ID or a slug Crabbox generated: a name a lease had, which
+/// stopping again reaches the goal for (a typo still gets "no lease matches").
+fn names_a_lease(value: &str) -> bool {
+    LeaseId::parse(value).is_some() || crabbox_core::is_generated_slug(value)
 }
 
 pub async fn heartbeat(app: &mut App, args: HeartbeatArgs) -> CliResult<i32> {

@@ -118,8 +118,10 @@ pub async fn acquire(
     }
     if !provider.uses_lease_keys() {
         let result = provider.acquire(&request).await;
-        if result.is_err() {
-            app.forget(provider.spec().name, lease_id.as_str());
+        match &result {
+            Ok(lease) if lease.id != lease_id.as_str() => drop_requested_claim(app, &lease_id),
+            Ok(_) => {}
+            Err(_) => app.forget(provider.spec().name, lease_id.as_str()),
         }
         return Ok(result?);
     }
@@ -151,6 +153,7 @@ pub async fn acquire(
                     final_dir.display()
                 ));
             }
+            drop_requested_claim(app, &lease_id);
             Ok(lease)
         }
         Ok(lease) => Ok(lease),
@@ -158,6 +161,17 @@ pub async fn acquire(
             app.forget(provider.spec().name, lease_id.as_str());
             Err(error)
         }
+    }
+}
+
+/// The provider named the lease itself (a static host, a coordinator's canonical
+/// ID): the claim written ahead under the requested ID goes; the caller claims
+/// the lease under its own ID next.
+fn drop_requested_claim(app: &App, requested: &LeaseId) {
+    if let Err(error) = app.claims.remove(requested.as_str()) {
+        app.printer.warn(format!(
+            "could not remove the claim for {requested}: {error}"
+        ));
     }
 }
 

@@ -1,7 +1,9 @@
 //! Islo: per-port public HTTPS shares of a sandbox
-//! (`GET|POST <base>/sandboxes/<name>/shares`, bearer API key). Publishing
-//! reuses a live share for the port before creating one; TTLs are clamped to
-//! what Islo accepts.
+//! (`GET|POST <base>/sandboxes/<name>/shares`). As Islo's SDK does, the API key
+//! is exchanged at `POST <base>/auth/token` for a session token, which is cached
+//! until shortly before it expires and sent as the bearer. Publishing reuses a
+//! live share for the port before creating one; TTLs are clamped to what Islo
+//! accepts.
 
 use std::time::Duration;
 
@@ -23,6 +25,24 @@ const REUSE_SKEW_SECONDS: i64 = 30;
 pub const MIN_TTL_SECONDS: u64 = 60;
 pub const MAX_TTL_SECONDS: u64 = 7 * 24 * 3600;
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// A session token is renewed this long before Islo says it expires.
+const SESSION_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+const EXCHANGE: &str = "exchange the API key";
+
+/// `POST /auth/token`'s answer.
+#[derive(Debug, Deserialize)]
+struct SessionAnswer {
+    #[serde(default)]
+    session_token: String,
+    /// Seconds the session token lives.
+    #[serde(default)]
+    cookie_max_age: u64,
+}
+
+struct Session {
+    token: Secret,
+    renew_at: std::time::Instant,
+}
 
 #[derive(Debug, Deserialize)]
 struct Share {
@@ -42,6 +62,7 @@ pub struct IsloAdapter {
     api_key: Secret,
     client: reqwest::Client,
     now: fn() -> i64,
+    session: std::sync::Mutex<Option<Session>>,
 }
 
 impl IsloAdapter {
@@ -56,6 +77,7 @@ impl IsloAdapter {
             api_key,
             client: http::client(TIMEOUT).map_err(invalid)?,
             now: crabbox_proto::time::now_unix,
+            session: std::sync::Mutex::new(None),
         })
     }
 
@@ -83,18 +105,51 @@ impl IsloAdapter {
         format!("{}/sandboxes/{}/shares", self.base_url, http::segment(name))
     }
 
+    /// The cached session token, or a fresh one from `POST /auth/token`.
+    async fn session_token(&self) -> Result<Secret, BridgeError> {
+        if let Some(session) = self.session.lock().expect("session lock").as_ref() {
+            if std::time::Instant::now() < session.renew_at {
+                return Ok(session.token.clone());
+            }
+        }
+        let request = self
+            .client
+            .post(format!("{}/auth/token", self.base_url))
+            .header("Accept", "application/json")
+            .json(&serde_json::json!({ "access_key": self.api_key.expose() }));
+        let answer = send(PROVIDER, EXCHANGE, request, self.api_key.expose()).await?;
+        if !answer.ok() {
+            return Err(answer.into_error(PROVIDER, EXCHANGE, self.api_key.expose()));
+        }
+        let exchanged: SessionAnswer = decode(PROVIDER, EXCHANGE, &answer)?;
+        let token =
+            Secret::from_setting(Some(&exchanged.session_token)).ok_or(BridgeError::Transport {
+                provider: PROVIDER,
+                action: EXCHANGE,
+                detail: "the answer has no session_token".into(),
+            })?;
+        let lifetime =
+            Duration::from_secs(exchanged.cookie_max_age).saturating_sub(SESSION_REFRESH_MARGIN);
+        *self.session.lock().expect("session lock") = Some(Session {
+            token: token.clone(),
+            renew_at: std::time::Instant::now() + lifetime,
+        });
+        Ok(token)
+    }
+
     async fn list_shares(&self, name: &str) -> Result<Vec<Share>, BridgeError> {
+        let token = self.session_token().await?;
         let request = self
             .client
             .get(self.shares_url(name))
-            .bearer_auth(self.api_key.expose())
+            .bearer_auth(token.expose())
             .header("Accept", "application/json");
-        let answer = send(PROVIDER, "list shares", request, self.api_key.expose()).await?;
+        let answer = send(PROVIDER, "list shares", request, token.expose()).await?;
         if answer.status == 404 {
             return Ok(Vec::new());
         }
         if !answer.ok() {
-            return Err(answer.into_error(PROVIDER, "list shares", self.api_key.expose()));
+            return Err(answer.into_error(PROVIDER, "list shares", token.expose()));
         }
         decode(PROVIDER, "list shares", &answer)
     }
@@ -186,15 +241,16 @@ impl BridgeAdapter for IsloAdapter {
         if let Some(seconds) = clamp_ttl(ttl) {
             body["ttl_seconds"] = seconds.into();
         }
+        let token = self.session_token().await?;
         let request = self
             .client
             .post(self.shares_url(&name))
-            .bearer_auth(self.api_key.expose())
+            .bearer_auth(token.expose())
             .header("Accept", "application/json")
             .json(&body);
-        let answer = send(PROVIDER, "create share", request, self.api_key.expose()).await?;
+        let answer = send(PROVIDER, "create share", request, token.expose()).await?;
         if !answer.ok() {
-            return Err(answer.into_error(PROVIDER, "create share", self.api_key.expose()));
+            return Err(answer.into_error(PROVIDER, "create share", token.expose()));
         }
         Ok(target(decode(PROVIDER, "create share", &answer)?))
     }

@@ -1,11 +1,13 @@
-//! A fake Islo shares API: `GET|POST /sandboxes/<name>/shares` behind a bearer
-//! token; unknown sandboxes answer 404; a create outside 60..604800 seconds of
-//! TTL is refused with 422, as Islo does.
+//! A fake Islo shares API. As Islo does, `POST /auth/token` trades the API key
+//! (`{"access_key"}`) for a session token (`{"session_token", "cookie_max_age"}`),
+//! and `GET|POST /sandboxes/<name>/shares` accept only a session token as the
+//! bearer — never the API key itself. Unknown sandboxes answer 404; a create
+//! outside 60..604800 seconds of TTL is refused with 422.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -23,7 +25,10 @@ pub struct IsloShare {
 
 #[derive(Debug, Default)]
 pub struct IsloState {
+    /// The API key `POST /auth/token` accepts.
     pub token: String,
+    /// Session tokens issued so far; each is a valid bearer.
+    pub sessions: Vec<String>,
     pub sandboxes: Vec<String>,
     pub shares: Vec<IsloShare>,
     /// Bodies of accepted and refused create requests, in order.
@@ -47,6 +52,7 @@ impl FakeIslo {
             ..IsloState::default()
         });
         let router = Router::new()
+            .route("/auth/token", post(exchange))
             .route("/sandboxes/{name}/shares", get(list).post(create))
             .with_state(state.clone());
         FakeIslo {
@@ -78,8 +84,24 @@ fn share_json(share: &IsloShare) -> Value {
     })
 }
 
+async fn exchange(State(shared): State<Shared<IsloState>>, Json(body): Json<Value>) -> Response {
+    let mut state = shared.lock();
+    if body["access_key"].as_str() != Some(state.token.as_str()) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            r#"{"detail":"invalid access key"}"#,
+        )
+            .into_response();
+    }
+    let session = format!("islo-session-{}", state.sessions.len() + 1);
+    state.sessions.push(session.clone());
+    Json(json!({ "session_token": session, "cookie_max_age": 3600 })).into_response()
+}
+
 fn gate(state: &IsloState, headers: &HeaderMap, name: &str) -> Option<Response> {
-    if header(headers, "authorization") != format!("Bearer {}", state.token) {
+    let bearer = header(headers, "authorization");
+    let session = bearer.strip_prefix("Bearer ").unwrap_or_default();
+    if !state.sessions.iter().any(|issued| issued == session) {
         return Some((StatusCode::UNAUTHORIZED, r#"{"detail":"unauthorized"}"#).into_response());
     }
     if !state.sandboxes.iter().any(|known| known == name) {

@@ -74,7 +74,10 @@ impl Session<'_> {
         self.print_context(&connection, &workdir);
 
         let mut verify = false;
-        if !self.args.no_sync {
+        if self.args.no_sync {
+            // Nothing was sent: the summary says the sync was skipped.
+            self.timing.sync_skipped = true;
+        } else {
             match self.sync_or_cancel(&connection, &workdir).await {
                 Ok(needs_verify) => verify = needs_verify,
                 Err(outcome) => return outcome,
