@@ -186,8 +186,10 @@ pub struct RunArgs {
     /// Print the timing report as JSON on stderr.
     #[arg(long = "timing-json")]
     pub timing_json: bool,
-    /// The command to run.
-    #[arg(allow_hyphen_values = true)]
+    /// The command to run. Flags before the first word of the command are
+    /// crabbox's own (a typo is a usage error, never a command); everything from
+    /// the first word on, or after `--`, belongs to the command.
+    #[arg(trailing_var_arg = true)]
     pub command: Vec<String>,
 }
 

@@ -229,3 +229,22 @@ fn no_sync_runs_report_the_sync_as_skipped() {
     assert!(summary.contains("sync_skipped=true"), "{summary}");
     sandbox.expect(0, &["stop", &id]);
 }
+
+#[test]
+fn a_mistyped_flag_never_leases_a_box() {
+    let sandbox = sandbox();
+    let output = sandbox.run(&["run", "--kep", "--", "true"]);
+    assert_eq!(output.code, 2, "{output:?}");
+    assert!(output.stderr.contains("'--keep'"), "{}", output.stderr);
+    assert!(sandbox.claimed_ids().is_empty(), "nothing was leased");
+    assert!(
+        !sandbox.state_dir().join("local").exists()
+            || std::fs::read_dir(sandbox.state_dir().join("local"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
+    // Without `--`, flags after the command's first word still belong to it.
+    let output = sandbox.expect(0, &["run", "echo", "hi", "--release"]);
+    assert_eq!(output.stdout, "hi --release\n");
+}
