@@ -248,3 +248,25 @@ fn a_mistyped_flag_never_leases_a_box() {
     let output = sandbox.expect(0, &["run", "echo", "hi", "--release"]);
     assert_eq!(output.stdout, "hi --release\n");
 }
+
+#[test]
+fn piped_stdin_reaches_the_command() {
+    let mut sandbox = sandbox();
+    sandbox.set_env("GREETING", "hi there");
+    let output = sandbox.run_with_input(
+        &[
+            "run",
+            "--allow-env",
+            "GREETING",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$GREETING\"; wc -l",
+        ],
+        "one\ntwo\nthree\n",
+    );
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(output.stdout, "hi there\n3\n");
+    let output = sandbox.run_with_input(&["run", "--", "cat"], "piped input\n");
+    assert_eq!(output.stdout, "piped input\n", "{output:?}");
+}

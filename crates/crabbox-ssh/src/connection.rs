@@ -16,6 +16,15 @@ use crate::{find_tool, SshError};
 /// exit status while a background process it started keeps the streams open.
 const BACKGROUND_LINGER: std::time::Duration = std::time::Duration::from_millis(300);
 
+/// What the remote command reads on its standard input after the exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stdin {
+    /// End of file at once.
+    Closed,
+    /// This process's own standard input, until it ends.
+    Forward,
+}
+
 /// How long an idle master outlives its last use, so warm runs reuse it.
 pub const CONTROL_PERSIST: &str = "10m";
 
@@ -169,13 +178,14 @@ impl Connection {
         &self,
         remote: &str,
         input: &[u8],
+        stdin: Stdin,
         kill_remote: &str,
         sink: &mut dyn OutputSink,
         cancel: impl Future<Output = ()>,
     ) -> Result<StreamOutcome, SshError> {
         let mut command = Command::new(&self.ssh);
         command.args(self.args());
-        if input.is_empty() {
+        if input.is_empty() && stdin == Stdin::Closed {
             command.arg("-n").stdin(Stdio::null());
         } else {
             command.stdin(Stdio::piped());
@@ -188,11 +198,17 @@ impl Connection {
             .kill_on_drop(true)
             .spawn()
             .map_err(|source| spawn_error("ssh", source))?;
-        if let Some(mut stdin) = child.stdin.take() {
+        if let Some(mut pipe) = child.stdin.take() {
             use tokio::io::AsyncWriteExt;
-            // Written before streaming starts (it is small: the exports), then
-            // closed. A runner that exits early closes the pipe; not an error here.
-            let _ = stdin.write_all(input).await;
+            // The exports go first, before streaming starts (they are small). A
+            // runner that exits early closes the pipe; not an error here.
+            let _ = pipe.write_all(input).await;
+            if stdin == Stdin::Forward {
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut tokio::io::stdin(), &mut pipe).await;
+                    let _ = pipe.shutdown().await;
+                });
+            }
         }
         let (sender, mut receiver) = mpsc::channel::<(Stream, Vec<u8>)>(64);
         if let Some(stdout) = child.stdout.take() {

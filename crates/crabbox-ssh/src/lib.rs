@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use connection::{
-    control_dir_for, Captured, Connection, OutputSink, Stream, StreamOutcome, CONTROL_PERSIST,
+    control_dir_for, Captured, Connection, OutputSink, Stdin, Stream, StreamOutcome,
+    CONTROL_PERSIST,
 };
 pub use keys::{ensure_key, ensure_key_named, KeyPair};
 pub use readiness::{wait_ready, PortState, Readiness, ReadinessEvent};

@@ -125,7 +125,9 @@ impl RemoteCommand {
             }
         }
         // Runs directly in the login shell sshd starts (no extra shell layer, whose
-        // startup files would cost a second time). `set -m` gives the background job
+        // startup files would cost a second time). The command gets the session's
+        // stdin explicitly: a shell without job control would give a background
+        // job /dev/null. `set -m` gives the background job
         // its own process group whose id is the recorded pid; `set +m` avoids
         // job-status chatter on stderr.
         let prologue = self
@@ -139,7 +141,7 @@ impl RemoteCommand {
             .map(|script| format!("{script}; "))
             .unwrap_or_default();
         format!(
-            "{env_reader}mkdir -p {directories} && cd {workdir} || exit 1; {prologue}set -m; {inner} & p=$!; set +m; printf %s \"$p\" > {pid_file}; wait \"$p\"; s=$?; rm -f {pid_file}; {epilogue}exit \"$s\""
+            "{env_reader}mkdir -p {directories} && cd {workdir} || exit 1; {prologue}exec 3<&0; set -m; {inner} <&3 3<&- & p=$!; set +m; exec 3<&-; printf %s \"$p\" > {pid_file}; wait \"$p\"; s=$?; rm -f {pid_file}; {epilogue}exit \"$s\""
         )
     }
 }
@@ -243,7 +245,8 @@ mod tests {
         };
         let rendered = command.render();
         assert!(rendered.starts_with("IFS= read -r n || n=0;"), "{rendered}");
-        assert!(rendered.contains("mkdir -p /tmp/p /w/x && cd /w/x || exit 1; set -m; bash -lc "));
+        assert!(rendered
+            .contains("mkdir -p /tmp/p /w/x && cd /w/x || exit 1; exec 3<&0; set -m; bash -lc "));
         assert!(!rendered.contains("CI=1"));
         assert!(!rendered.contains("bad-name"));
         assert_eq!(command.input(), b"1\nexport CI=1\n");

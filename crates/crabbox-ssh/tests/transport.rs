@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crabbox_ssh::{
     control_dir_for, kill_command, wait_ready, HostTrust, OutputSink, Readiness, ReadinessEvent,
-    RemoteCommand, Stream, StreamOutcome, Target,
+    RemoteCommand, Stdin, Stream, StreamOutcome, Target,
 };
 use crabbox_testkit::{eventually, free_port, process_running, SshdFixture};
 
@@ -86,6 +86,7 @@ async fn closed_primary_falls_back_and_pins_the_working_port() {
         .stream(
             &remote.render(),
             &remote.input(),
+            Stdin::Closed,
             &kill_command(&pid_file),
             &mut Collected::default(),
             std::future::pending(),
@@ -124,6 +125,7 @@ async fn streams_stay_separate_and_exit_codes_pass_through() {
         .stream(
             &remote.render(),
             &remote.input(),
+            Stdin::Closed,
             &kill_command(&pid_file),
             &mut sink,
             std::future::pending(),
@@ -158,6 +160,7 @@ async fn cancelling_kills_the_remote_process_group() {
         .stream(
             &command(&workdir, script, &pid_file).render(),
             &command(&workdir, script, &pid_file).input(),
+            Stdin::Closed,
             &kill_command(&pid_file),
             &mut Collected::default(),
             async {

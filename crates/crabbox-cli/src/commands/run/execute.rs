@@ -323,6 +323,7 @@ impl Session<'_> {
             .stream(
                 &command.render(),
                 &command.input(),
+                self.stdin,
                 &kill_command(&pid_file),
                 &mut sink,
                 async move {

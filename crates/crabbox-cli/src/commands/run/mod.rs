@@ -94,6 +94,8 @@ struct Session<'a> {
     recorder: Recorder,
     timing: Timing,
     acquired: bool,
+    /// Whether the command reads this process's stdin (it is not a terminal).
+    stdin: crabbox_ssh::Stdin,
 }
 
 pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
@@ -207,6 +209,19 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
         }),
     );
     let timing = Timing::new(run_id);
+    // Piped or redirected input goes to the command (`echo x | crabbox run -- cat`);
+    // a terminal or /dev/null is never read. The runner's copy is then verified
+    // before the command starts rather than by it, so a rerun never finds the
+    // input half consumed.
+    let stdin = if stdin_carries_input() {
+        crabbox_ssh::Stdin::Forward
+    } else {
+        crabbox_ssh::Stdin::Closed
+    };
+    let mut sync_options = sync_options;
+    if stdin == crabbox_ssh::Stdin::Forward {
+        sync_options.verify_in_command = false;
+    }
     let coordinator_url = coordinator
         .as_ref()
         .map(|client| client.base_url().to_string());
@@ -226,6 +241,7 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
         recorder,
         timing,
         acquired,
+        stdin,
     };
     session.timing.lease(&session.lease, started.elapsed());
     let repo_root = session.repo.root.display().to_string();
@@ -307,6 +323,18 @@ async fn failed_before_lease(
     };
     recorder.finish(&finish, error.code.code()).await;
     Err(error)
+}
+
+/// Whether standard input is a pipe, a socket or a regular file: input someone
+/// meant for the command (a terminal or a character device such as /dev/null is not).
+fn stdin_carries_input() -> bool {
+    use rustix::fs::FileType;
+    rustix::fs::fstat(std::io::stdin()).is_ok_and(|stat| {
+        matches!(
+            FileType::from_raw_mode(stat.st_mode),
+            FileType::Fifo | FileType::Socket | FileType::RegularFile
+        )
+    })
 }
 
 fn validate(args: &RunArgs) -> CliResult<()> {
