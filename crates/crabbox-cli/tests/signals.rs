@@ -3,7 +3,6 @@
 //! namespace — or, when the signal came after a warmup finished, a complete
 //! lease that `stop` removes.
 
-use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -179,7 +178,7 @@ fn cleanup_removes_what_a_killed_create_left() {
         netns.push("--local-netns");
     }
     // SIGKILL cannot be handled: the pending claim is what finds the remains.
-    for delay in [15u64, 30, 45, 60, 90] {
+    for delay in [20u64, 60, 100, 150, 200, 250, 300] {
         let mut args = vec!["warmup"];
         args.extend_from_slice(&netns);
         let mut child = sandbox
@@ -212,7 +211,6 @@ fn cleanup_removes_what_a_killed_create_left() {
             "{what}: {:?}",
             leftover_namespaces(&sandbox)
         );
-        assert!(Path::new(&sandbox.state_dir()).exists());
     }
 }
 
