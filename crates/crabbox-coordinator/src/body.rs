@@ -1,9 +1,13 @@
 //! JSON request bodies with a size limit: malformed JSON is a 400, an oversized
-//! body a 413, unknown fields are ignored and an empty body means "all defaults".
+//! body a 413, a stalled one a 408, unknown fields are ignored and an empty body means "all defaults".
 //! A NUL character in a string is a 400, except in bodies that carry command
 //! output ([`OutputBody`]).
 
-use axum::body::Body;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::time::Duration;
+
+use axum::body::{Body, HttpBody};
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
@@ -52,16 +56,58 @@ impl<S: Send + Sync, T: DeserializeOwned + Default, const LIMIT: usize> FromRequ
     }
 }
 
-async fn read(request: Request<Body>, limit: usize) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::to_bytes(request.into_body(), limit)
-        .await
-        .map_err(|_| {
-            ApiError::new(
+/// How long a request body may go without a byte arriving; the connection
+/// layer sets it from the idle timeout.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyStall(pub Duration);
+
+/// For requests that did not come through the connection layer.
+const DEFAULT_STALL: Duration = Duration::from_secs(60);
+
+/// The whole body, refused when it passes `limit` or stalls (a client that
+/// sends a head and then trickles or withholds the body does not hold the
+/// handler forever).
+async fn read(request: Request<Body>, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let stall = request
+        .extensions()
+        .get::<BodyStall>()
+        .map_or(DEFAULT_STALL, |stall| stall.0);
+    let mut body = request.into_body();
+    let mut bytes = Vec::new();
+    loop {
+        let frame = poll_fn(|context| Pin::new(&mut body).poll_frame(context));
+        let data = match tokio::time::timeout(stall, frame).await {
+            Err(_) => {
+                return Err(ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request_timeout",
+                    format!(
+                        "no part of the request body arrived for {} ms",
+                        stall.as_millis()
+                    ),
+                ))
+            }
+            Ok(None) => return Ok(bytes),
+            Ok(Some(Err(_))) => {
+                return Err(ApiError::bad_request(
+                    "invalid_body",
+                    "the request body could not be read",
+                ))
+            }
+            Ok(Some(Ok(frame))) => match frame.into_data() {
+                Ok(data) => data,
+                Err(_trailers) => continue,
+            },
+        };
+        if bytes.len() + data.len() > limit {
+            return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "request_too_large",
                 format!("request body is larger than {} MiB", limit >> 20),
-            )
-        })
+            ));
+        }
+        bytes.extend_from_slice(&data);
+    }
 }
 
 /// Parses a body; whitespace-only means the type's defaults.

@@ -19,6 +19,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 
+use crate::body::BodyStall;
 use crate::limits::Permit;
 use crate::settings::Connections;
 
@@ -26,7 +27,8 @@ use crate::settings::Connections;
 enum Phase {
     /// Waiting for (the rest of) a request head.
     Head,
-    /// A request is being handled; the handler's own limits apply.
+    /// A request is being handled; the handler's own limits apply (a request
+    /// body must keep arriving, see `BodyStall`).
     Busy,
     /// Between requests on a kept-alive connection.
     Idle,
@@ -217,8 +219,10 @@ pub async fn serve(
     });
     let app = TowerToHyperService::new(app);
     let requests = activity.clone();
-    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+    let stall = BodyStall(limits.idle_timeout);
+    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         let in_flight = requests.begin();
+        request.extensions_mut().insert(stall);
         let answer = hyper::service::Service::call(&app, request);
         async move {
             let response = answer.await;

@@ -27,7 +27,8 @@ pub struct Connections {
     /// How long a connection may take to deliver a complete request head once
     /// its first byte arrived (and from accept on a new connection).
     pub header_timeout: Duration,
-    /// How long a kept-alive connection may wait for the next request.
+    /// How long a kept-alive connection may wait for the next request, and a
+    /// request body may go without a byte arriving.
     pub idle_timeout: Duration,
     /// How long a shutdown waits for requests in flight before dropping them.
     pub drain_timeout: Duration,

@@ -1,6 +1,7 @@
 //! Slow, silent and greedy clients: connections that never finish a request
-//! head or sit idle are closed, one address cannot take every connection, and
-//! a shutdown does not wait for connections with no request in flight.
+//! head, stall a body or sit idle are closed, one address cannot take every
+//! connection, and a shutdown does not wait for connections with no request in
+//! flight.
 
 mod common;
 
@@ -60,6 +61,11 @@ async fn health_on(stream: &mut TcpStream) -> String {
         .write_all(b"GET /v1/health HTTP/1.1\r\nhost: coordinator\r\n\r\n")
         .await
         .unwrap();
+    status_line(stream).await
+}
+
+/// Reads one response from `stream` and returns its status line.
+async fn status_line(stream: &mut TcpStream) -> String {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     let reading = async {
@@ -81,7 +87,7 @@ async fn health_on(stream: &mut TcpStream) -> String {
     };
     tokio::time::timeout(HUNG, reading)
         .await
-        .expect("the health check answers")
+        .expect("the server answers")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,6 +137,48 @@ async fn silent_slow_and_idle_connections_are_closed() {
     assert_eq!(health_on(&mut fresh).await, "HTTP/1.1 200 OK");
     // A second request on the same connection within the idle timeout.
     assert_eq!(health_on(&mut fresh).await, "HTTP/1.1 200 OK");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_request_body_is_refused_but_a_slow_one_is_not() {
+    let dir = temp_dir();
+    let server = start(
+        dir.path(),
+        Connections {
+            idle_timeout: Duration::from_millis(800),
+            ..Connections::default()
+        },
+    )
+    .await;
+    let address = address(&server);
+    let body = br#"{"command": ["true"], "label": "slow"}"#;
+    let head = format!(
+        "POST /v1/runs HTTP/1.1\r\nhost: coordinator\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        user_token("alice", "acme"),
+        body.len()
+    );
+
+    let mut stalled = TcpStream::connect(address).await.unwrap();
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    stalled.write_all(&body[..10]).await.unwrap();
+    assert_eq!(
+        status_line(&mut stalled).await,
+        "HTTP/1.1 408 Request Timeout"
+    );
+    assert!(
+        closed_within(&mut stalled, HUNG).await,
+        "the connection closes"
+    );
+
+    // Bytes that keep coming, each well within the stall limit.
+    let mut slow = TcpStream::connect(address).await.unwrap();
+    slow.write_all(head.as_bytes()).await.unwrap();
+    for chunk in body.chunks(4) {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        slow.write_all(chunk).await.unwrap();
+    }
+    assert_eq!(status_line(&mut slow).await, "HTTP/1.1 201 Created");
     server.stop().await;
 }
 
