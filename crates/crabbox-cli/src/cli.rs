@@ -405,10 +405,15 @@ pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub listen: String,
-    /// `sqlite://…` or `postgres://…` (default: CRABBOX_DATABASE_URL, else a
-    /// SQLite file under the state directory).
-    #[arg(long)]
+    /// `sqlite://…` or `postgres://…` (default: CRABBOX_DATABASE_URL or the file
+    /// named by CRABBOX_DATABASE_URL_FILE, else a SQLite file under the state
+    /// directory). A password here is visible in `ps`; prefer --database-file.
+    #[arg(long, conflicts_with = "database_file")]
     pub database: Option<String>,
+    /// A file holding the database URL (surrounding whitespace ignored), so a
+    /// password stays out of the process list.
+    #[arg(long, value_name = "PATH")]
+    pub database_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

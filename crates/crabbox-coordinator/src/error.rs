@@ -1,7 +1,8 @@
 //! API failures: an HTTP status, a stable machine code and a human message,
-//! always rendered as `{"error":code,"message":…}`.
+//! always rendered as `{"error":code,"message":…}` (with `Retry-After` when
+//! waiting helps); and how store failures become them.
 
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use crabbox_proto::wire::ErrorBody;
@@ -11,6 +12,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds after which the same request may succeed.
+    pub retry_after: Option<u32>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -21,6 +24,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -64,7 +68,23 @@ impl ApiError {
     pub fn unavailable(code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
     }
+
+    /// The database is unreachable or out of connections: 503 with a retry hint.
+    pub fn database_unavailable() -> ApiError {
+        ApiError {
+            retry_after: Some(DATABASE_RETRY_SECS),
+            ..ApiError::unavailable(
+                "database_unavailable",
+                format!(
+                    "the coordinator cannot reach its database; retry in {DATABASE_RETRY_SECS} seconds"
+                ),
+            )
+        }
+    }
 }
+
+/// What a 503 for an unreachable database asks clients to wait.
+const DATABASE_RETRY_SECS: u32 = 5;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -72,7 +92,13 @@ impl IntoResponse for ApiError {
             error: self.code.to_string(),
             message: first_line(&self.message).to_string(),
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -92,9 +118,21 @@ pub fn updated<T>(result: Result<T, crabbox_store::Update<ApiError>>, what: &str
     }
 }
 
+/// The one place store failures become API errors: an unreachable database is
+/// a 503 to retry, text the database cannot hold a 400 (the request extractors
+/// refuse NUL first; this keeps any other path from answering 500).
 impl From<crabbox_store::StoreError> for ApiError {
     fn from(error: crabbox_store::StoreError) -> ApiError {
+        if error.is_invalid_text() {
+            return ApiError::bad_request(
+                "invalid_text",
+                "the request holds text the database cannot store (a NUL character)",
+            );
+        }
         eprintln!("coordinator: store error: {error}");
+        if error.is_unavailable() {
+            return ApiError::database_unavailable();
+        }
         ApiError::internal("database operation")
     }
 }

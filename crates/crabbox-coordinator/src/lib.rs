@@ -6,15 +6,18 @@ mod auth;
 mod body;
 mod caps;
 mod clock;
+mod connection;
 mod control;
 mod error;
 mod leases;
+mod limits;
 pub mod maintenance;
 mod routes;
 mod runs;
 mod server;
 mod settings;
 mod state;
+mod text;
 mod usage;
 pub mod user_token;
 
@@ -24,27 +27,44 @@ use std::sync::Arc;
 
 use crabbox_core::Paths;
 use crabbox_providers::ProviderSettings;
-use crabbox_store::Store;
+use crabbox_store::{OpenOptions, Store};
 
 pub use auth::{AuthKind, Principal};
 pub use clock::{Clock, ManualClock, SystemClock};
+/// For messages about a database URL: its password never appears in them.
+pub use crabbox_store::redact_url;
 pub use error::ApiError;
 pub use routes::router;
 pub use server::serve;
-pub use settings::{Caps, Settings};
+pub use settings::{Caps, Connections, Settings};
 pub use state::{Coordinator, Providers};
 
 /// What `crabbox coordinator serve` passes in.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServeOptions {
     /// `127.0.0.1:8787`, or port 0 for any free port.
     pub listen: String,
-    /// `sqlite://…` or `postgres://…`; `None` means a SQLite file under `state_dir`.
+    /// `sqlite://…` or `postgres://…`; `None` means a SQLite file under
+    /// `state_dir`. Messages about it show it redacted.
     pub database_url: Option<String>,
     /// The coordinator's own state directory (SQLite file, local provider leases).
     pub state_dir: PathBuf,
     /// The process environment (settings are read from `CRABBOX_*` names).
     pub env: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for ServeOptions {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ServeOptions")
+            .field("listen", &self.listen)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("state_dir", &self.state_dir)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The SQLite database used when no URL is given.
@@ -59,13 +79,17 @@ pub fn default_database_url(state_dir: &std::path::Path) -> String {
 /// serves until SIGTERM or SIGINT. Must be called inside a multi-thread runtime.
 pub async fn run(options: ServeOptions) -> Result<(), String> {
     let settings = Settings::from_env(&options.env)?;
+    limits::raise_descriptor_limit();
     crabbox_core::ensure_private_dir(&options.state_dir)
         .map_err(|error| format!("cannot create {}: {error}", options.state_dir.display()))?;
     let url = options
         .database_url
         .clone()
         .unwrap_or_else(|| default_database_url(&options.state_dir));
-    let store = Store::open(&url)
+    let open = OpenOptions {
+        acquire_timeout: settings.connections.database_acquire_timeout,
+    };
+    let store = Store::open_with(&url, &open)
         .await
         .map_err(|error| format!("cannot open the database: {error}"))?;
     let mut paths = Paths::from_env();

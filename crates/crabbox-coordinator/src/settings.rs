@@ -2,6 +2,7 @@
 //! start so a bad value stops the server instead of surprising a request.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use crabbox_core::Secret;
 
@@ -16,6 +17,42 @@ pub struct Caps {
     pub max_monthly_usd: f64,
     pub max_monthly_usd_per_owner: f64,
     pub max_monthly_usd_per_org: f64,
+}
+
+/// How the server treats connections: slow or silent clients are cut off and
+/// the number of open connections is bounded, so neither can exhaust the
+/// process's file descriptors or hold up a shutdown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connections {
+    /// How long a connection may take to deliver a complete request head once
+    /// its first byte arrived (and from accept on a new connection).
+    pub header_timeout: Duration,
+    /// How long a kept-alive connection may wait for the next request, and a
+    /// request body may go without a byte arriving.
+    pub idle_timeout: Duration,
+    /// How long a shutdown waits for requests in flight before dropping them.
+    pub drain_timeout: Duration,
+    /// Open connections (WebSockets included) across all peers; further ones
+    /// are closed on accept. Lowered at start to fit the descriptor limit.
+    pub max_connections: usize,
+    /// Open connections from one IP address; zero means no per-address cap.
+    pub max_connections_per_peer: usize,
+    /// How long a request waits for a database connection before it is
+    /// answered 503 `database_unavailable`.
+    pub database_acquire_timeout: Duration,
+}
+
+impl Default for Connections {
+    fn default() -> Connections {
+        Connections {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            drain_timeout: Duration::from_secs(5),
+            max_connections: 4096,
+            max_connections_per_peer: 256,
+            database_acquire_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +79,7 @@ pub struct Settings {
     /// How often the control socket pings each client; a client that has not
     /// answered the previous ping by the next one is dropped.
     pub control_ping_interval_ms: i64,
+    pub connections: Connections,
 }
 
 impl Default for Settings {
@@ -61,6 +99,7 @@ impl Default for Settings {
             instance_ttl_ms: 30_000,
             maintenance_backstop_ms: 15 * 60 * 1000,
             control_ping_interval_ms: 30_000,
+            connections: Connections::default(),
         }
     }
 }
@@ -81,6 +120,22 @@ impl Settings {
                     .filter(|number| *number >= 0)
                     .ok_or_else(|| format!("{name} must be a non-negative integer, got {value:?}")),
             }
+        };
+        let millis = |name: &str, default: Duration| -> Result<Duration, String> {
+            match text(name) {
+                None => Ok(default),
+                Some(value) => value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|number| *number > 0)
+                    .map(Duration::from_millis)
+                    .ok_or_else(|| {
+                        format!("{name} must be a positive number of milliseconds, got {value:?}")
+                    }),
+            }
+        };
+        let count = |name: &str, default: usize| -> Result<usize, String> {
+            integer(name, default as i64).map(|number| number as usize)
         };
         let dollars = |name: &str| -> Result<f64, String> {
             match text(name) {
@@ -105,6 +160,7 @@ impl Settings {
                 .unwrap_or_default()
         };
 
+        let defaults = Connections::default();
         let mut settings = Settings {
             admin_token: Secret::from_setting(env.get("CRABBOX_ADMIN_TOKEN").map(String::as_str)),
             shared_token: Secret::from_setting(env.get("CRABBOX_SHARED_TOKEN").map(String::as_str)),
@@ -126,6 +182,21 @@ impl Settings {
                 max_monthly_usd_per_org: dollars("CRABBOX_MAX_MONTHLY_USD_PER_ORG")?,
             },
             run_retention_days: integer("CRABBOX_RUN_RETENTION_DAYS", 30)?.clamp(1, 3650),
+            connections: Connections {
+                header_timeout: millis("CRABBOX_HTTP_HEADER_TIMEOUT_MS", defaults.header_timeout)?,
+                idle_timeout: millis("CRABBOX_HTTP_IDLE_TIMEOUT_MS", defaults.idle_timeout)?,
+                drain_timeout: millis("CRABBOX_HTTP_DRAIN_TIMEOUT_MS", defaults.drain_timeout)?,
+                max_connections: count("CRABBOX_HTTP_MAX_CONNECTIONS", defaults.max_connections)?
+                    .max(1),
+                max_connections_per_peer: count(
+                    "CRABBOX_HTTP_MAX_CONNECTIONS_PER_IP",
+                    defaults.max_connections_per_peer,
+                )?,
+                database_acquire_timeout: millis(
+                    "CRABBOX_DATABASE_ACQUIRE_TIMEOUT_MS",
+                    defaults.database_acquire_timeout,
+                )?,
+            },
             ..Settings::default()
         };
         if let Some(owner) = text("CRABBOX_SHARED_OWNER") {
@@ -203,6 +274,30 @@ mod tests {
         assert_eq!(settings.caps.max_monthly_usd, 12.5);
         assert_eq!(settings.cost_rates["local:local"], 0.25);
         assert_eq!(settings.run_retention_days, 1);
+        assert_eq!(settings.connections, Connections::default());
+    }
+
+    #[test]
+    fn reads_connection_limits() {
+        let settings = Settings::from_env(&env(&[
+            ("CRABBOX_HTTP_HEADER_TIMEOUT_MS", "1500"),
+            ("CRABBOX_HTTP_IDLE_TIMEOUT_MS", "2500"),
+            ("CRABBOX_HTTP_DRAIN_TIMEOUT_MS", "100"),
+            ("CRABBOX_HTTP_MAX_CONNECTIONS", "0"),
+            ("CRABBOX_HTTP_MAX_CONNECTIONS_PER_IP", "0"),
+            ("CRABBOX_DATABASE_ACQUIRE_TIMEOUT_MS", "700"),
+        ]))
+        .unwrap();
+        let connections = settings.connections;
+        assert_eq!(connections.header_timeout, Duration::from_millis(1500));
+        assert_eq!(connections.idle_timeout, Duration::from_millis(2500));
+        assert_eq!(connections.drain_timeout, Duration::from_millis(100));
+        assert_eq!(connections.max_connections, 1, "at least one connection");
+        assert_eq!(connections.max_connections_per_peer, 0, "zero turns it off");
+        assert_eq!(
+            connections.database_acquire_timeout,
+            Duration::from_millis(700)
+        );
     }
 
     #[test]
@@ -212,6 +307,8 @@ mod tests {
             [("CRABBOX_MAX_MONTHLY_USD", "lots")],
             [("CRABBOX_COST_RATES_JSON", "[1]")],
             [("CRABBOX_COST_RATES_JSON", r#"{"a": "b"}"#)],
+            [("CRABBOX_HTTP_HEADER_TIMEOUT_MS", "0")],
+            [("CRABBOX_HTTP_MAX_CONNECTIONS", "many")],
         ] {
             assert!(Settings::from_env(&env(&pairs)).is_err(), "{pairs:?}");
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
-use crate::error::{redact_url, url_password};
+use crate::error::{redact_url, scrub};
 use crate::{migrations, StoreError};
 
 pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -75,6 +75,22 @@ pub(crate) enum WriteLock {
     Admission,
 }
 
+/// How a store connects, beyond its URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// How long an operation waits for a pooled connection (also while the
+    /// database is unreachable) before it fails as unavailable.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for OpenOptions {
+    fn default() -> OpenOptions {
+        OpenOptions {
+            acquire_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
 /// The coordinator's database: a connection pool and its dialect. Clones share the pool.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -104,11 +120,16 @@ impl Store {
     /// Connects to `url` (`sqlite:///abs/path/coordinator.sqlite?mode=rwc` or
     /// `postgres://user:password@host/db`) and brings the schema up to date.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Store::open_with(url, &OpenOptions::default()).await
+    }
+
+    /// [`Store::open`] with connection options.
+    pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url).ok_or_else(|| StoreError::UnsupportedUrl {
             url: redact_url(url),
         })?;
-        let options = match backend {
+        let pool_options = match backend {
             Backend::Sqlite => {
                 AnyPoolOptions::new()
                     .max_connections(4)
@@ -129,8 +150,8 @@ impl Store {
             .await
             .map_err(|error| connect_error(url, &error))?;
         probe.close().await.ok();
-        let pool = options
-            .acquire_timeout(Duration::from_secs(30))
+        let pool = pool_options
+            .acquire_timeout(options.acquire_timeout)
             .connect(url)
             .await
             .map_err(|error| connect_error(url, &error))?;
@@ -224,12 +245,8 @@ pub(crate) async fn abandon(tx: Tx) {
 }
 
 pub(crate) fn connect_error(url: &str, error: &sqlx::Error) -> StoreError {
-    let mut detail = error.to_string();
-    if let Some(password) = url_password(url) {
-        detail = detail.replace(password, "***");
-    }
     StoreError::Connect {
         url: redact_url(url),
-        detail,
+        detail: scrub(&error.to_string(), url),
     }
 }

@@ -51,6 +51,29 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The database cannot be reached, has gone away or has no connection to
+    /// spare: the same request may well succeed in a moment.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Connect { .. } | StoreError::ListenerLost => true,
+            StoreError::Database(error) | StoreError::Migration { source: error, .. } => {
+                unreachable_database(error)
+            }
+            _ => false,
+        }
+    }
+
+    /// The database refused text it cannot hold (PostgreSQL: a NUL character or
+    /// an invalid byte sequence); the caller sent bad input.
+    pub fn is_invalid_text(&self) -> bool {
+        let StoreError::Database(sqlx::Error::Database(error)) = self else {
+            return false;
+        };
+        error
+            .code()
+            .is_some_and(|code| matches!(&*code, "22021" | "22P05"))
+    }
+
     /// Contention the whole transaction may be retried for: PostgreSQL
     /// serialization failures and deadlocks, SQLite BUSY and LOCKED.
     pub(crate) fn is_contention(&self) -> bool {
@@ -68,6 +91,23 @@ impl StoreError {
             .try_downcast_ref::<sqlx::sqlite::SqliteError>()
             .and_then(|_| code.parse::<i32>().ok())
             .is_some_and(|code| matches!(code & 0xff, 5 | 6))
+    }
+}
+
+/// Connection failures, an exhausted or closed pool, and PostgreSQL's
+/// connection-exception (08…), shutdown (57P01-57P03) and too-many-connections
+/// (53300) errors.
+fn unreachable_database(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
     }
 }
 
@@ -194,13 +234,68 @@ pub fn redact_url(url: &str) -> String {
     redacted
 }
 
-/// The password of `url`, if any, so driver messages can be scrubbed of it.
-pub(crate) fn url_password(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
+/// The passwords in `url` (user info and `password=` query values), as written
+/// and percent-decoded, so driver messages can be scrubbed of them.
+pub(crate) fn url_passwords(url: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let Some((_, rest)) = url.split_once("://") else {
+        return found;
+    };
     let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
-    let user_info = authority.rsplit_once('@')?.0;
-    let password = user_info.split_once(':')?.1;
-    (!password.is_empty()).then_some(password)
+    if let Some((user_info, _)) = authority.rsplit_once('@') {
+        if let Some((_, password)) = user_info.split_once(':') {
+            found.push(password.to_string());
+        }
+    }
+    if let Some((_, query)) = rest.split_once('?') {
+        for pair in query.split('&') {
+            if let Some((key, value)) = pair.split_once('=') {
+                if key.eq_ignore_ascii_case("password") {
+                    found.push(value.to_string());
+                }
+            }
+        }
+    }
+    let decoded: Vec<String> = found.iter().map(|raw| percent_decoded(raw)).collect();
+    found.extend(decoded);
+    found.retain(|password| !password.is_empty());
+    found.sort_by_key(|password| std::cmp::Reverse(password.len()));
+    found.dedup();
+    found
+}
+
+/// `%XX` escapes decoded (invalid ones kept as they are).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let escape = (bytes[at] == b'%')
+            .then(|| bytes.get(at + 1..at + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escape {
+            Some(byte) => {
+                decoded.push(byte);
+                at += 3;
+            }
+            None => {
+                decoded.push(bytes[at]);
+                at += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+/// `text` with every password of `url` replaced by `***`.
+pub(crate) fn scrub(text: &str, url: &str) -> String {
+    url_passwords(url)
+        .iter()
+        .fold(text.to_string(), |text, password| {
+            text.replace(password.as_str(), "***")
+        })
 }
 
 #[cfg(test)]
@@ -228,7 +323,15 @@ mod tests {
         for (url, expected) in cases {
             assert_eq!(redact_url(url), expected, "{url}");
         }
-        assert_eq!(url_password("postgres://u:p@ss@host/db"), Some("p@ss"));
-        assert_eq!(url_password("postgres://u@host/db"), None);
+        assert_eq!(url_passwords("postgres://u:p@ss@host/db"), ["p@ss"]);
+        assert!(url_passwords("postgres://u@host/db").is_empty());
+        assert_eq!(
+            url_passwords("postgres://u:p%40ss@host/db?password=q"),
+            ["p%40ss", "p@ss", "q"]
+        );
+        assert_eq!(
+            scrub("bad p@ss and p%40ss", "postgres://u:p%40ss@host/db"),
+            "bad *** and ***"
+        );
     }
 }

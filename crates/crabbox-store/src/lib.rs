@@ -20,7 +20,7 @@ mod scratch;
 pub use crabbox_proto::wire::{Lease, LeaseState, Run, RunEvent, RunState, Timestamp};
 
 pub use admission::Admission;
-pub use backend::{Backend, Store};
+pub use backend::{Backend, OpenOptions, Store};
 pub use error::{redact_url, Reserve, StoreError, Update};
 pub use leases::LeaseFilter;
 pub use notify::{Announcement, AppendListener, APPENDS_CHANNEL};

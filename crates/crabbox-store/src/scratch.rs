@@ -3,7 +3,7 @@
 
 use sqlx::{Connection, Executor};
 
-use crate::error::redact_url;
+use crate::error::{redact_url, scrub};
 use crate::StoreError;
 
 /// Creates an empty database on the server `admin` points at and returns a URL
@@ -15,7 +15,7 @@ pub async fn scratch_postgres_database(admin: &str) -> Result<String, StoreError
             .await
             .map_err(|error| StoreError::Connect {
                 url: redact_url(admin),
-                detail: error.to_string().replace(admin, &redact_url(admin)),
+                detail: scrub(&error.to_string(), admin),
             })?;
     let mut nonce = [0u8; 6];
     getrandom::fill(&mut nonce).map_err(|error| StoreError::Connect {

@@ -10,6 +10,7 @@ use crate::context::App;
 use crate::error::{CliError, CliResult};
 
 const DATABASE_SCHEMES: [&str; 3] = ["sqlite:", "postgres://", "postgresql://"];
+const URL_FILE_HINT: &str = "put the URL in CRABBOX_DATABASE_URL, or in a file named by --database-file or CRABBOX_DATABASE_URL_FILE";
 
 /// Checks the flags, then serves until SIGINT or SIGTERM.
 pub fn serve(app: &App, args: ServeArgs) -> CliResult<i32> {
@@ -23,25 +24,7 @@ pub fn serve(app: &App, args: ServeArgs) -> CliResult<i32> {
                 .with_hint("for example --listen 127.0.0.1:8787 (port 0 picks a free port)"),
         );
     }
-    let database_url = args.database.clone().or_else(|| {
-        app.env
-            .get("CRABBOX_DATABASE_URL")
-            .filter(|url| !url.trim().is_empty())
-            .cloned()
-    });
-    if let Some(url) = &database_url {
-        if !DATABASE_SCHEMES
-            .iter()
-            .any(|scheme| url.starts_with(scheme))
-        {
-            return Err(CliError::usage(
-                "invalid database URL; use sqlite://PATH or postgres://…",
-            )
-            .with_hint(
-                "check --database / CRABBOX_DATABASE_URL; without either the coordinator uses a SQLite file in the state directory",
-            ));
-        }
-    }
+    let database_url = database_url(app, &args)?;
     let options = crabbox_coordinator::ServeOptions {
         listen: args.listen,
         database_url,
@@ -62,6 +45,75 @@ pub fn serve(app: &App, args: ServeArgs) -> CliResult<i32> {
     result
         .map(|()| 0)
         .map_err(|message| CliError::new(ExitCode::Failure, message))
+}
+
+/// The database URL from, in order, `--database`, `--database-file`,
+/// `CRABBOX_DATABASE_URL` and `CRABBOX_DATABASE_URL_FILE`; `None` means the
+/// default SQLite file. No message repeats the URL, which may hold a password.
+fn database_url(app: &App, args: &ServeArgs) -> CliResult<Option<String>> {
+    let env = |name: &str| {
+        app.env
+            .get(name)
+            .map(|value| value.trim())
+            .filter(|value| !value.is_empty())
+    };
+    let (url, source) = if let Some(url) = &args.database {
+        if crabbox_coordinator::redact_url(url) != *url {
+            app.printer.warn(format!(
+                "--database puts the database password where other local users can read it (ps, /proc)\nhint: {URL_FILE_HINT}"
+            ));
+        }
+        (url.trim().to_string(), "--database")
+    } else if let Some(path) = &args.database_file {
+        (read_url_file(path, "--database-file")?, "--database-file")
+    } else {
+        match (
+            env("CRABBOX_DATABASE_URL"),
+            env("CRABBOX_DATABASE_URL_FILE"),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(CliError::usage(
+                    "both CRABBOX_DATABASE_URL and CRABBOX_DATABASE_URL_FILE are set",
+                )
+                .with_hint("unset one of them"))
+            }
+            (Some(url), None) => (url.to_string(), "CRABBOX_DATABASE_URL"),
+            (None, Some(path)) => (
+                read_url_file(path.as_ref(), "CRABBOX_DATABASE_URL_FILE")?,
+                "CRABBOX_DATABASE_URL_FILE",
+            ),
+            (None, None) => return Ok(None),
+        }
+    };
+    if !DATABASE_SCHEMES
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
+    {
+        return Err(CliError::usage(format!(
+            "invalid database URL from {source}; use sqlite://PATH or postgres://…"
+        ))
+        .with_hint(
+            "without a database URL the coordinator uses a SQLite file in the state directory",
+        ));
+    }
+    Ok(Some(url))
+}
+
+fn read_url_file(path: &std::path::Path, source: &str) -> CliResult<String> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        CliError::usage(format!(
+            "cannot read the database URL file {} ({source}): {error}",
+            path.display()
+        ))
+    })?;
+    let url = text.trim();
+    if url.is_empty() {
+        return Err(CliError::usage(format!(
+            "the database URL file {} ({source}) is empty",
+            path.display()
+        )));
+    }
+    Ok(url.to_string())
 }
 
 const TOKEN_TTL_RANGE: std::ops::RangeInclusive<u64> = 3600..=365 * 86_400;

@@ -31,12 +31,22 @@ pub struct Coordinator {
 impl Coordinator {
     /// Starts on a free loopback port and waits for its `listening on` line.
     pub fn start(sandbox: &Sandbox) -> Coordinator {
+        Coordinator::start_with(sandbox, |command| command)
+    }
+
+    /// Like `start`, with the command adjusted first (more environment, a
+    /// wrapper such as `prlimit`).
+    pub fn start_with(
+        sandbox: &Sandbox,
+        adjust: impl FnOnce(std::process::Command) -> std::process::Command,
+    ) -> Coordinator {
         let token = crabbox_core::RunId::generate().as_str()[4..].repeat(2);
-        let mut child = sandbox
-            .command(&["coordinator", "serve", "--listen", "127.0.0.1:0"])
+        let mut command = sandbox.command(&["coordinator", "serve", "--listen", "127.0.0.1:0"]);
+        command
             .env("CRABBOX_SHARED_TOKEN", &token)
             .env("CRABBOX_SHARED_OWNER", OWNER)
-            .env("CRABBOX_SESSION_SECRET", SESSION_SECRET)
+            .env("CRABBOX_SESSION_SECRET", SESSION_SECRET);
+        let mut child = adjust(command)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

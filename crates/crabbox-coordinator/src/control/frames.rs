@@ -5,6 +5,7 @@ use crabbox_proto::wire::ClientFrame;
 use serde_json::Value;
 
 use crate::runs::truncate_utf8;
+use crate::text;
 
 const KNOWN_TYPES: [&str; 4] = ["subscribe_run", "ack", "heartbeat", "ping"];
 
@@ -49,6 +50,16 @@ pub fn parse(text: &str) -> Parsed {
         );
     }
     let ack = kind == "ack";
+    if text::value_has_nul(&value) {
+        return if ack {
+            Parsed::Ignored
+        } else {
+            invalid(
+                "invalid_message",
+                "frame strings must not contain NUL characters",
+            )
+        };
+    }
     let kind = kind.to_string();
     match serde_json::from_value(value) {
         Ok(frame) => Parsed::Frame(frame),
@@ -87,6 +98,11 @@ mod tests {
             (r#"{"type":"heartbeat"}"#, "invalid_message"),
             (r#"{"type":"ack","runID":"run_1","seq":"soon"}"#, "ignored"),
             (r#"{"type":"ack"}"#, "ignored"),
+            (
+                r#"{"type":"subscribe_run","runID":"run_\u0000"}"#,
+                "invalid_message",
+            ),
+            (r#"{"type":"ack","runID":"run_\u0000","seq":1}"#, "ignored"),
         ];
         for (text, expected) in cases {
             assert_eq!(code(text), expected, "{text}");

@@ -1,4 +1,5 @@
-//! Path and query extractors whose failures are JSON 400s like every other error.
+//! Path and query extractors whose failures are JSON 400s like every other error;
+//! text with a NUL character is refused here, before it can reach the store.
 
 use std::collections::HashMap;
 
@@ -6,6 +7,7 @@ use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 
 use crate::error::ApiError;
+use crate::text;
 
 /// The `{id}` path segment.
 pub struct Id(pub String);
@@ -14,12 +16,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Id, ApiError> {
-        Path::<String>::from_request_parts(parts, state)
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map(|Path(id)| Id(id))
             .map_err(|_| {
                 ApiError::bad_request("invalid_path", "the path segment is not valid UTF-8")
-            })
+            })?;
+        if text::has_nul(&id) {
+            return Err(ApiError::bad_request(
+                "invalid_path",
+                "the path segment must not contain NUL characters",
+            ));
+        }
+        Ok(Id(id))
     }
 }
 
@@ -55,11 +63,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Params, ApiError> {
-        Query::<HashMap<String, String>>::from_request_parts(parts, state)
+        let Query(map) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
-            .map(|Query(map)| Params(map))
             .map_err(|_| {
                 ApiError::bad_request("invalid_query", "the query string could not be parsed")
-            })
+            })?;
+        if map
+            .iter()
+            .any(|(name, value)| text::has_nul(name) || text::has_nul(value))
+        {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "query parameters must not contain NUL characters",
+            ));
+        }
+        Ok(Params(map))
     }
 }

@@ -12,7 +12,7 @@ use crabbox_store::RunFilter;
 
 use super::extract::{Id, Params};
 use crate::auth::Principal;
-use crate::body::{JsonBody, FINISH_LIMIT};
+use crate::body::{JsonBody, OutputBody, FINISH_LIMIT};
 use crate::error::{ApiError, ApiResult};
 use crate::runs;
 use crate::state::Coordinator;
@@ -62,7 +62,7 @@ pub async fn append_event(
     State(coordinator): State<Coordinator>,
     principal: Principal,
     Id(id): Id,
-    JsonBody(request): JsonBody<AppendEventRequest>,
+    OutputBody(request): OutputBody<AppendEventRequest>,
 ) -> ApiResult<(StatusCode, Json<EventEnvelope>)> {
     let event = runs::append(&coordinator, &principal, &id, &request).await?;
     Ok((StatusCode::CREATED, Json(EventEnvelope { event })))
@@ -87,7 +87,7 @@ pub async fn finish(
     State(coordinator): State<Coordinator>,
     principal: Principal,
     Id(id): Id,
-    JsonBody(request): JsonBody<FinishRunRequest, FINISH_LIMIT>,
+    OutputBody(request): OutputBody<FinishRunRequest, FINISH_LIMIT>,
 ) -> ApiResult<Json<RunEnvelope>> {
     let run = runs::finish(&coordinator, &principal, &id, request).await?;
     Ok(Json(RunEnvelope { run }))

@@ -95,6 +95,16 @@ impl Running {
         clock: Arc<dyn Clock>,
     ) -> Running {
         let store = Store::open(url).await.expect("open store");
+        Running::start_on(store, settings, providers, clock).await
+    }
+
+    /// Serves an already opened store.
+    pub async fn start_on(
+        store: Store,
+        settings: Settings,
+        providers: Providers,
+        clock: Arc<dyn Clock>,
+    ) -> Running {
         let coordinator = Coordinator::new(store, settings, providers, clock);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
