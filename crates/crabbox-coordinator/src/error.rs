@@ -11,6 +11,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// For 424 `provider_not_configured`: the provider and the settings it lacks.
+    pub missing: Option<(String, Vec<String>)>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -21,6 +23,23 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            missing: None,
+        }
+    }
+
+    /// 424 `{error:"provider_not_configured", provider, missing[], message}`.
+    pub fn provider_not_configured(
+        provider: &str,
+        missing: Vec<String>,
+        message: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            missing: Some((provider.to_string(), missing)),
+            ..ApiError::new(
+                StatusCode::FAILED_DEPENDENCY,
+                "provider_not_configured",
+                message,
+            )
         }
     }
 
@@ -68,6 +87,15 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let Some((provider, missing)) = &self.missing {
+            let body = serde_json::json!({
+                "error": self.code,
+                "provider": provider,
+                "missing": missing,
+                "message": first_line(&self.message),
+            });
+            return (self.status, Json(body)).into_response();
+        }
         let body = ErrorBody {
             error: self.code.to_string(),
             message: first_line(&self.message).to_string(),

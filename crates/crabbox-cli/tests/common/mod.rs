@@ -26,17 +26,30 @@ pub struct Coordinator {
     child: Child,
     pub url: String,
     pub token: String,
+    /// What it printed to stderr before `listening on`.
+    pub startup: Vec<String>,
 }
 
 impl Coordinator {
     /// Starts on a free loopback port and waits for its `listening on` line.
     pub fn start(sandbox: &Sandbox) -> Coordinator {
+        Coordinator::start_with(sandbox, &[])
+    }
+
+    /// Like `start`, with extra (or overriding) environment variables.
+    pub fn start_with(sandbox: &Sandbox, env: &[(&str, &str)]) -> Coordinator {
         let token = crabbox_core::RunId::generate().as_str()[4..].repeat(2);
-        let mut child = sandbox
-            .command(&["coordinator", "serve", "--listen", "127.0.0.1:0"])
+        let mut command = sandbox.command(&["coordinator", "serve", "--listen", "127.0.0.1:0"]);
+        command
             .env("CRABBOX_SHARED_TOKEN", &token)
             .env("CRABBOX_SHARED_OWNER", OWNER)
             .env("CRABBOX_SESSION_SECRET", SESSION_SECRET)
+            // The tests broker the real `local` provider.
+            .env("CRABBOX_COORDINATOR_LOCAL_DEV", "1");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -67,7 +80,17 @@ impl Coordinator {
                 }
             }
         };
-        Coordinator { child, url, token }
+        Coordinator {
+            child,
+            url,
+            token,
+            startup: seen,
+        }
+    }
+
+    /// Whether the process ended (it crashed or was stopped) within `seconds`.
+    pub fn exited_within(&mut self, seconds: u64) -> bool {
+        eventually(seconds, || matches!(self.child.try_wait(), Ok(Some(_))))
     }
 
     /// Points every later command of `sandbox` at this coordinator.

@@ -1,6 +1,8 @@
 //! Deleting a lease's machine: claim the delete inside a transaction, call the
 //! provider outside any transaction, then record the outcome only if the claim
-//! is still ours. Used by release, late creates and maintenance alike.
+//! is still ours. Used by release, late creates, admin deletes and maintenance.
+//! A replica claims only machines its provider can see (the inventory scope
+//! recorded at create); others leave the owed delete to the replica that can.
 
 use crabbox_proto::wire::LeaseState;
 use crabbox_proto::Timestamp;
@@ -13,20 +15,51 @@ pub const CLAIM_TTL_SECS: i64 = 30 * 60;
 /// Wait before retrying a failed delete.
 pub const RETRY_SECS: i64 = 5 * 60;
 
+/// What this replica's provider for one lease can act on.
+pub struct Reach {
+    /// `None` when this replica does not run the provider at all.
+    scope: Option<Option<String>>,
+}
+
+impl Reach {
+    /// Reads the provider's inventory scope (outside any transaction: it may
+    /// touch the file system).
+    pub fn of(coordinator: &Coordinator, provider: &str) -> Reach {
+        Reach {
+            scope: coordinator
+                .providers()
+                .get(provider)
+                .map(|provider| provider.inventory_scope()),
+        }
+    }
+
+    /// Whether this replica can see, and so delete, the lease's machine.
+    pub fn covers(&self, record: &LeaseRecord) -> bool {
+        let recorded = &record.private.inventory_scope;
+        match &self.scope {
+            None => false,
+            Some(_) if recorded.is_empty() => true,
+            Some(scope) => scope.as_deref() == Some(recorded.as_str()),
+        }
+    }
+}
+
 /// Marks the machine as owed a delete (kept in the record until it succeeds).
 pub fn owe_delete(record: &mut LeaseRecord, now: Timestamp) {
     record.private.cleanup_pending = true;
+    record.lease.cleanup_pending = true;
     record.private.cleanup_retry_at = None;
     record.lease.updated_at = now;
 }
 
-/// Inside a transaction: takes the delete claim when one is owed, not held by a
-/// live claim and not waiting for a retry. Returns the claim token.
-pub fn claim(record: &mut LeaseRecord, now: Timestamp) -> Option<Timestamp> {
-    let private = &mut record.private;
-    if !private.cleanup_pending {
+/// Inside a transaction: takes the delete claim when one is owed, this replica
+/// can reach the machine, no live claim holds it and no retry is waiting.
+/// Returns the claim token.
+pub fn claim(record: &mut LeaseRecord, now: Timestamp, reach: &Reach) -> Option<Timestamp> {
+    if !record.private.cleanup_pending || !reach.covers(record) {
         return None;
     }
+    let private = &mut record.private;
     let held = private.cleanup_claim.is_some()
         && private
             .cleanup_claim_expires_at
@@ -59,6 +92,7 @@ pub async fn delete_claimed(
             "provider {provider} is not configured on this coordinator"
         )),
     };
+    coordinator.crash_point("after-machine-delete");
     let now = coordinator.now();
     let recorded = coordinator
         .store()
@@ -73,6 +107,7 @@ pub async fn delete_claimed(
             match &outcome {
                 Ok(()) => {
                     private.cleanup_pending = false;
+                    record.lease.cleanup_pending = false;
                     private.cleanup_retry_at = None;
                     record.lease.cleanup_error.clear();
                     if record.lease.state.is_live() {

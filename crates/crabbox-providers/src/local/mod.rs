@@ -276,6 +276,15 @@ impl Provider for LocalProvider {
 
     async fn release(&self, lease_id: &str) -> Result<Released, ProviderError> {
         let files = self.files(lease_id)?;
+        // "Already gone" must be proven: only an inventory we can list proves it.
+        if let Err(error) = std::fs::read_dir(&self.root) {
+            if error.kind() != std::io::ErrorKind::NotFound {
+                return Err(ProviderError::io(
+                    format!("list the local leases in {}", self.root.display()),
+                    error,
+                ));
+            }
+        }
         let existed = files.dir.exists();
         let pid = LocalRecord::read(&files.record())
             .ok()
@@ -296,6 +305,16 @@ impl Provider for LocalProvider {
             .into_iter()
             .map(|(_, record)| record.to_lease())
             .collect())
+    }
+
+    /// The random id stored in the lease directory: processes sharing that
+    /// directory share the inventory; another host or state directory does not.
+    fn inventory_scope(&self) -> Option<String> {
+        Some(match record::inventory_id(&self.root) {
+            Ok(id) => format!("local:{id}"),
+            // Matches no recorded scope, so nothing is deleted on a guess.
+            Err(error) => format!("local-unreadable:{}:{error}", self.root.display()),
+        })
     }
 
     fn ready_check(&self, lease: &Lease) -> Option<String> {
