@@ -9,6 +9,7 @@ mod clock;
 mod control;
 mod error;
 mod leases;
+mod liveness;
 pub mod maintenance;
 mod routes;
 mod runs;

@@ -64,19 +64,19 @@ pub struct PassReport {
     pub awaiting_replicas: bool,
 }
 
-fn instance_lock(instance: &str) -> String {
-    format!("instance:{instance}")
-}
-
-/// Whether the replica that stamped a create is gone (its liveness mark lapsed).
+/// Whether the replica that stamped a create is gone (its liveness mark lapsed
+/// at least one TTL ago).
 async fn replica_gone(coordinator: &Coordinator, instance: &str, now: Timestamp) -> bool {
     if instance.is_empty() || instance == coordinator.instance() {
         return false;
     }
-    let name = instance_lock(instance);
+    let name = crate::liveness::lock_name(instance);
+    // Gone only when the mark lapsed a whole TTL ago: a live replica that was
+    // merely slow to renew (a stalled runtime) is not declared dead.
+    let lapsed_before = Timestamp(now.millis() - coordinator.settings().instance_ttl_ms);
     match coordinator
         .store()
-        .try_lock(&name, coordinator.instance(), now, 1)
+        .try_lock(&name, coordinator.instance(), lapsed_before, 1)
         .await
     {
         Ok(true) => {
@@ -277,8 +277,8 @@ pub async fn pass(coordinator: &Coordinator) -> PassReport {
     report
 }
 
-/// Renews this replica's liveness mark, runs passes at each deadline (or when
-/// woken) and stops when `shutdown` turns true.
+/// Runs passes at each deadline (or when woken) and stops when `shutdown`
+/// turns true. (The liveness mark has its own task, `crate::liveness`.)
 pub async fn run_loop(coordinator: Coordinator, mut shutdown: watch::Receiver<bool>) {
     let settings = coordinator.settings().clone();
     let heartbeat_ms = (settings.instance_ttl_ms / 3).max(100);
@@ -288,15 +288,6 @@ pub async fn run_loop(coordinator: Coordinator, mut shutdown: watch::Receiver<bo
     let mut recheck: Option<Timestamp> = None;
     loop {
         let now = coordinator.now();
-        let _ = coordinator
-            .store()
-            .try_lock(
-                &instance_lock(coordinator.instance()),
-                coordinator.instance(),
-                now,
-                settings.instance_ttl_ms,
-            )
-            .await;
         let next = coordinator.store().next_deadline().await.ok().flatten();
         let backstop_due = last_pass
             .millis()
@@ -335,13 +326,6 @@ pub async fn run_loop(coordinator: Coordinator, mut shutdown: watch::Receiver<bo
             _ = shutdown.changed() => {}
         }
         if *shutdown.borrow() {
-            let _ = coordinator
-                .store()
-                .unlock(
-                    &instance_lock(coordinator.instance()),
-                    coordinator.instance(),
-                )
-                .await;
             return;
         }
     }

@@ -1,5 +1,6 @@
-//! Serving: the router, the maintenance loop and the cross-replica event relay
-//! on a caller-provided listener, until the caller's shutdown future resolves.
+//! Serving: the router, the liveness mark, the maintenance loop and the
+//! cross-replica event relay on a caller-provided listener, until the caller's
+//! shutdown future resolves.
 
 use std::future::Future;
 use std::time::Duration;
@@ -8,9 +9,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::control::relay;
-use crate::maintenance;
 use crate::routes::router;
 use crate::state::Coordinator;
+use crate::{liveness, maintenance};
 
 /// Longest wait for control sockets to finish their close handshake.
 const SOCKET_CLOSE_WAIT: Duration = Duration::from_secs(3);
@@ -23,6 +24,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop, stopped) = watch::channel(false);
+    // Marked alive before the first request, so no other replica mistakes this
+    // one's first creates for a dead replica's.
+    liveness::renew(&coordinator).await;
+    let alive = tokio::spawn(liveness::run(coordinator.clone(), stopped.clone()));
     let maintenance = tokio::spawn(maintenance::run_loop(coordinator.clone(), stopped.clone()));
     let relay = tokio::spawn(relay::run(coordinator.clone(), stopped));
     let hub = coordinator.control().clone();
@@ -39,6 +44,7 @@ pub async fn serve(
     coordinator.control().wait_closed(SOCKET_CLOSE_WAIT).await;
     let _ = stop.send(true);
     let _ = maintenance.await;
+    let _ = alive.await;
     let _ = relay.await;
     served
 }

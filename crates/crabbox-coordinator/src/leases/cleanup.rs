@@ -10,15 +10,21 @@ use crabbox_store::{LeaseRecord, Update};
 
 use crate::state::Coordinator;
 
-/// A claim older than this is stale and may be taken over.
-pub const CLAIM_TTL_SECS: i64 = 30 * 60;
 /// Wait before retrying a failed delete.
 pub const RETRY_SECS: i64 = 5 * 60;
+
+/// How long a delete claim lasts. The deleting replica renews it while the
+/// provider works, so it lapses only when that replica died: as fast as its
+/// liveness mark.
+pub fn claim_ttl_ms(coordinator: &Coordinator) -> i64 {
+    coordinator.settings().instance_ttl_ms.max(1_000) * 2
+}
 
 /// What this replica's provider for one lease can act on.
 pub struct Reach {
     /// `None` when this replica does not run the provider at all.
     scope: Option<Option<String>>,
+    claim_ttl_ms: i64,
 }
 
 impl Reach {
@@ -30,6 +36,7 @@ impl Reach {
                 .providers()
                 .get(provider)
                 .map(|provider| provider.inventory_scope()),
+            claim_ttl_ms: claim_ttl_ms(coordinator),
         }
     }
 
@@ -69,7 +76,7 @@ pub fn claim(record: &mut LeaseRecord, now: Timestamp, reach: &Reach) -> Option<
         return None;
     }
     private.cleanup_claim = Some(now);
-    private.cleanup_claim_expires_at = Some(now.plus_seconds(CLAIM_TTL_SECS));
+    private.cleanup_claim_expires_at = Some(Timestamp(now.millis() + reach.claim_ttl_ms));
     Some(now)
 }
 
@@ -82,15 +89,21 @@ pub async fn delete_claimed(
     provider: &str,
     token: Timestamp,
 ) -> Result<(), String> {
-    let outcome = match coordinator.providers().get(provider) {
-        Some(provider) => provider
-            .release(lease_id)
-            .await
-            .map(|_| ())
-            .map_err(|error| super::redact(&error.to_string())),
-        None => Err(format!(
-            "provider {provider} is not configured on this coordinator"
-        )),
+    let deleting = async {
+        match coordinator.providers().get(provider) {
+            Some(provider) => provider
+                .release(lease_id)
+                .await
+                .map(|_| ())
+                .map_err(|error| super::redact(&error.to_string())),
+            None => Err(format!(
+                "provider {provider} is not configured on this coordinator"
+            )),
+        }
+    };
+    let outcome = tokio::select! {
+        outcome = deleting => outcome,
+        never = keep_claim(coordinator, lease_id, token) => match never {},
     };
     coordinator.crash_point("after-machine-delete");
     let now = coordinator.now();
@@ -129,4 +142,32 @@ pub async fn delete_claimed(
         eprintln!("coordinator: recording the delete of {lease_id}: {error}");
     }
     outcome
+}
+
+/// Renews the claim `token` on `lease_id` until dropped; stops renewing (and
+/// waits forever) once the claim is no longer ours.
+async fn keep_claim(
+    coordinator: &Coordinator,
+    lease_id: &str,
+    token: Timestamp,
+) -> std::convert::Infallible {
+    let ttl = claim_ttl_ms(coordinator);
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis((ttl / 3) as u64)).await;
+        let until = Timestamp(coordinator.now().millis() + ttl);
+        let renewed = coordinator
+            .store()
+            .update_lease(lease_id, |record| {
+                if record.private.cleanup_claim != Some(token) {
+                    return Err(());
+                }
+                record.private.cleanup_claim_expires_at = Some(until);
+                Ok(())
+            })
+            .await;
+        // A passing database error is retried at the next renewal.
+        if matches!(renewed, Err(Update::Rejected(()) | Update::NotFound)) {
+            return std::future::pending().await;
+        }
+    }
 }
