@@ -277,6 +277,24 @@ pub async fn pass(coordinator: &Coordinator) -> PassReport {
     report
 }
 
+/// When to run another pass regardless of lease deadlines: soon after one that
+/// another replica's lock kept from running (that replica may have died holding
+/// it), and once a dead replica's liveness would have lapsed while other
+/// replicas' creates are in flight.
+fn recheck_after(
+    report: &PassReport,
+    at: Timestamp,
+    settings: &crate::Settings,
+    heartbeat_ms: i64,
+) -> Option<Timestamp> {
+    if report.skipped {
+        return Some(Timestamp(at.millis() + heartbeat_ms));
+    }
+    report
+        .awaiting_replicas
+        .then(|| Timestamp(at.millis() + settings.instance_ttl_ms))
+}
+
 /// Runs passes at each deadline (or when woken) and stops when `shutdown`
 /// turns true. (The liveness mark has its own task, `crate::liveness`.)
 pub async fn run_loop(coordinator: Coordinator, mut shutdown: watch::Receiver<bool>) {
@@ -300,9 +318,7 @@ pub async fn run_loop(coordinator: Coordinator, mut shutdown: watch::Receiver<bo
         if next.is_some_and(|next| next <= now) || backstop_due {
             let report = pass(&coordinator).await;
             last_pass = coordinator.now();
-            recheck = report
-                .awaiting_replicas
-                .then(|| Timestamp(last_pass.millis() + settings.instance_ttl_ms));
+            recheck = recheck_after(&report, last_pass, &settings, heartbeat_ms);
         }
         let now = coordinator.now();
         let until_deadline = next
@@ -319,9 +335,7 @@ pub async fn run_loop(coordinator: Coordinator, mut shutdown: watch::Receiver<bo
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 let report = pass(&coordinator).await;
                 last_pass = coordinator.now();
-                if report.awaiting_replicas {
-                    recheck = Some(Timestamp(last_pass.millis() + settings.instance_ttl_ms));
-                }
+                recheck = recheck_after(&report, last_pass, &settings, heartbeat_ms).or(recheck);
             }
             _ = shutdown.changed() => {}
         }
