@@ -14,6 +14,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds after which the same request may succeed.
     pub retry_after: Option<u32>,
+    /// For 424 `provider_not_configured`: the provider and the settings it lacks.
+    pub missing: Option<(String, Vec<String>)>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -25,6 +27,23 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            missing: None,
+        }
+    }
+
+    /// 424 `{error:"provider_not_configured", provider, missing[], message}`.
+    pub fn provider_not_configured(
+        provider: &str,
+        missing: Vec<String>,
+        message: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            missing: Some((provider.to_string(), missing)),
+            ..ApiError::new(
+                StatusCode::FAILED_DEPENDENCY,
+                "provider_not_configured",
+                message,
+            )
         }
     }
 
@@ -88,6 +107,15 @@ const DATABASE_RETRY_SECS: u32 = 5;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let Some((provider, missing)) = &self.missing {
+            let body = serde_json::json!({
+                "error": self.code,
+                "provider": provider,
+                "missing": missing,
+                "message": first_line(&self.message),
+            });
+            return (self.status, Json(body)).into_response();
+        }
         let body = ErrorBody {
             error: self.code.to_string(),
             message: first_line(&self.message).to_string(),

@@ -11,6 +11,7 @@ mod control;
 mod error;
 mod leases;
 mod limits;
+mod liveness;
 pub mod maintenance;
 mod routes;
 mod runs;
@@ -99,6 +100,18 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
         .await
         .map_err(|error| format!("cannot listen on {}: {error}", options.listen))?;
     let address = listener.local_addr().map_err(|error| error.to_string())?;
+    if settings.local_dev {
+        eprintln!(
+            "WARNING: {} is on: local leases run as this coordinator's user, so anyone holding a lease can read the coordinator's environment (admin token, shared token, session secret, database URL) and its files. Use it only on a single-user development machine.",
+            settings::LOCAL_DEV
+        );
+    }
+    if settings.providers.is_empty() {
+        eprintln!(
+            "warning: no providers are brokered; set CRABBOX_PROVIDERS (local also needs {}=1)",
+            settings::LOCAL_DEV
+        );
+    }
     if !settings.has_credentials() {
         eprintln!("warning: no CRABBOX_ADMIN_TOKEN, CRABBOX_SHARED_TOKEN or CRABBOX_SESSION_SECRET is set; every API request will be refused");
     }

@@ -1,6 +1,6 @@
 //! Maintenance: recover creates whose coordinator died, expire due leases, delete
-//! their machines outside transactions under cleanup claims, retry failed deletes
-//! and prune old runs. One replica at a time runs a pass (a store lock); the loop
+//! their machines outside transactions under cleanup claims (only machines this
+//! replica's provider can see), retry failed deletes and prune old runs. One replica at a time runs a pass (a store lock); the loop
 //! sleeps until the next deadline with a periodic backstop.
 
 use std::time::Duration;
@@ -59,21 +59,24 @@ pub struct PassReport {
     pub pruned: u64,
     /// Another replica held the pass lock.
     pub skipped: bool,
+    /// Creates of other replicas are in flight: if such a replica dies, the
+    /// next pass after its liveness mark lapses recovers them.
+    pub awaiting_replicas: bool,
 }
 
-fn instance_lock(instance: &str) -> String {
-    format!("instance:{instance}")
-}
-
-/// Whether the replica that stamped a create is gone (its liveness mark lapsed).
+/// Whether the replica that stamped a create is gone (its liveness mark lapsed
+/// at least one TTL ago).
 async fn replica_gone(coordinator: &Coordinator, instance: &str, now: Timestamp) -> bool {
     if instance.is_empty() || instance == coordinator.instance() {
         return false;
     }
-    let name = instance_lock(instance);
+    let name = crate::liveness::lock_name(instance);
+    // Gone only when the mark lapsed a whole TTL ago: a live replica that was
+    // merely slow to renew (a stalled runtime) is not declared dead.
+    let lapsed_before = Timestamp(now.millis() - coordinator.settings().instance_ttl_ms);
     match coordinator
         .store()
-        .try_lock(&name, coordinator.instance(), now, 1)
+        .try_lock(&name, coordinator.instance(), lapsed_before, 1)
         .await
     {
         Ok(true) => {
@@ -87,10 +90,16 @@ async fn replica_gone(coordinator: &Coordinator, instance: &str, now: Timestamp)
     }
 }
 
-/// What a due lease needs, decided inside its transaction.
-fn plan(record: &mut LeaseRecord, now: Timestamp, orphaned: bool) -> (bool, Option<Timestamp>) {
+/// What a due lease needs, decided inside its transaction: whether it ended
+/// now, and the delete claim when this replica should delete its machine.
+fn plan(
+    record: &mut LeaseRecord,
+    now: Timestamp,
+    orphaned: bool,
+    reach: &cleanup::Reach,
+) -> (bool, Option<Timestamp>) {
     let lease = &mut record.lease;
-    let mut expired = false;
+    let mut ended = false;
     if lease.state.is_live() && lease.lifecycle == "registered" {
         if lease.expires_at <= now {
             lease.state = LeaseState::Expired;
@@ -100,44 +109,68 @@ fn plan(record: &mut LeaseRecord, now: Timestamp, orphaned: bool) -> (bool, Opti
         }
         return (false, None);
     }
+    let started = record.private.provisioning_started_at;
     let stuck = lease.state == LeaseState::Provisioning
-        && record
-            .private
-            .provisioning_started_at
-            .is_some_and(|started| orphaned || started.plus_seconds(STUCK_CREATE_SECS) <= now);
+        && (orphaned
+            || started
+                .unwrap_or(lease.created_at)
+                .plus_seconds(STUCK_CREATE_SECS)
+                <= now);
     if stuck {
         lease.state = LeaseState::Failed;
         lease.ended_at = Some(now);
+        lease.updated_at = now;
         lease.failure_error = "the create did not finish (its coordinator stopped or hung); any machine it made is deleted".into();
+        ended = true;
+        if started.is_none() {
+            // Reserved but never sent to a provider: nothing to delete.
+            return (true, None);
+        }
         cleanup::owe_delete(record, now);
     } else if lease.state.is_live() && lease.expires_at <= now && !record.private.cleanup_pending {
-        expired = true;
-        if lease.state == LeaseState::Provisioning
-            && record.private.provisioning_started_at.is_none()
-        {
-            // Reserved but never sent to a provider: nothing to delete.
+        ended = true;
+        if lease.state == LeaseState::Provisioning && started.is_none() {
             lease.state = LeaseState::Failed;
             lease.ended_at = Some(now);
             lease.updated_at = now;
             return (true, None);
         }
+        // Ended before the delete starts, so a crash between the delete and its
+        // record can never leave a lease without a machine showing `active`;
+        // `cleanupPending` says the machine is not gone yet.
+        lease.state = LeaseState::Expired;
+        lease.ended_at = Some(now);
         cleanup::owe_delete(record, now);
     }
-    (expired, cleanup::claim(record, now))
+    (ended, cleanup::claim(record, now, reach))
 }
 
-async fn handle(coordinator: &Coordinator, id: &str, orphaned: bool, report: &mut PassReport) {
+async fn handle(
+    coordinator: &Coordinator,
+    seen: &LeaseRecord,
+    orphaned: bool,
+    report: &mut PassReport,
+) {
+    let id = seen.lease.id.as_str();
+    let reach = cleanup::Reach::of(coordinator, &seen.lease.provider);
+    if !seen.lease.state.is_live() && !reach.covers(seen) {
+        // Only the delete is left, and another replica must do it.
+        return;
+    }
     let now = coordinator.now();
     let planned = coordinator
         .store()
         .update_lease(id, |record| {
-            Ok::<_, ()>((plan(record, now, orphaned), record.lease.provider.clone()))
+            Ok::<_, ()>((
+                plan(record, now, orphaned, &reach),
+                record.lease.provider.clone(),
+            ))
         })
         .await;
-    let Ok(((expired, claim), provider)) = planned else {
+    let Ok(((ended, claim), provider)) = planned else {
         return;
     };
-    report.expired += usize::from(expired);
+    report.expired += usize::from(ended);
     report.recovered += usize::from(orphaned);
     if let Some(token) = claim {
         match cleanup::delete_claimed(coordinator, id, &provider, token).await {
@@ -153,16 +186,18 @@ async fn handle(coordinator: &Coordinator, id: &str, orphaned: bool, report: &mu
     }
 }
 
-/// Creates stamped by a replica that is gone.
-async fn orphaned_creates(coordinator: &Coordinator, now: Timestamp) -> Vec<LeaseRecord> {
+/// Creates stamped by a replica that is gone, and whether creates of other,
+/// live replicas are in flight.
+async fn orphaned_creates(coordinator: &Coordinator, now: Timestamp) -> (Vec<LeaseRecord>, bool) {
     let filter = LeaseFilter {
         state: Some(LeaseState::Provisioning),
         limit: 500,
         ..LeaseFilter::default()
     };
     let Ok(provisioning) = coordinator.store().list_leases(&filter).await else {
-        return Vec::new();
+        return (Vec::new(), false);
     };
+    let mut awaiting = false;
     // One liveness probe per replica, however many creates it stamped.
     let mut gone: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
     let mut orphans = Vec::new();
@@ -178,9 +213,11 @@ async fn orphaned_creates(coordinator: &Coordinator, now: Timestamp) -> Vec<Leas
         };
         if is_gone {
             orphans.push(record);
+        } else if instance != coordinator.instance() {
+            awaiting = true;
         }
     }
-    orphans
+    (orphans, awaiting)
 }
 
 /// One maintenance pass, if no other replica is running one.
@@ -193,8 +230,10 @@ pub async fn pass(coordinator: &Coordinator) -> PassReport {
         report.skipped = true;
         return report;
     }
-    for record in orphaned_creates(coordinator, now).await {
-        handle(coordinator, &record.lease.id, true, &mut report).await;
+    let (orphans, awaiting) = orphaned_creates(coordinator, now).await;
+    report.awaiting_replicas = awaiting;
+    for record in orphans {
+        handle(coordinator, &record, true, &mut report).await;
     }
     loop {
         let due = match store.due_leases(coordinator.now(), BATCH).await {
@@ -207,7 +246,7 @@ pub async fn pass(coordinator: &Coordinator) -> PassReport {
         let full = due.len() as i64 == BATCH;
         let before = report.clone();
         for record in due {
-            handle(coordinator, &record.lease.id, false, &mut report).await;
+            handle(coordinator, &record, false, &mut report).await;
         }
         if !renew_pass_lock(coordinator, &holder).await {
             // Our lock lapsed and another replica took over.
@@ -238,31 +277,48 @@ pub async fn pass(coordinator: &Coordinator) -> PassReport {
     report
 }
 
-/// Renews this replica's liveness mark, runs passes at each deadline (or when
-/// woken) and stops when `shutdown` turns true.
+/// When to run another pass regardless of lease deadlines: soon after one that
+/// another replica's lock kept from running (that replica may have died holding
+/// it), and once a dead replica's liveness would have lapsed while other
+/// replicas' creates are in flight.
+fn recheck_after(
+    report: &PassReport,
+    at: Timestamp,
+    settings: &crate::Settings,
+    heartbeat_ms: i64,
+) -> Option<Timestamp> {
+    if report.skipped {
+        return Some(Timestamp(at.millis() + heartbeat_ms));
+    }
+    report
+        .awaiting_replicas
+        .then(|| Timestamp(at.millis() + settings.instance_ttl_ms))
+}
+
+/// Runs passes at each deadline (or when woken) and stops when `shutdown`
+/// turns true. (The liveness mark has its own task, `crate::liveness`.)
 pub async fn run_loop(coordinator: Coordinator, mut shutdown: watch::Receiver<bool>) {
     let settings = coordinator.settings().clone();
     let heartbeat_ms = (settings.instance_ttl_ms / 3).max(100);
     let mut last_pass = Timestamp(i64::MIN);
+    // When another replica's creates were in flight: look again once a dead
+    // replica's liveness mark would have lapsed.
+    let mut recheck: Option<Timestamp> = None;
     loop {
         let now = coordinator.now();
-        let _ = coordinator
-            .store()
-            .try_lock(
-                &instance_lock(coordinator.instance()),
-                coordinator.instance(),
-                now,
-                settings.instance_ttl_ms,
-            )
-            .await;
         let next = coordinator.store().next_deadline().await.ok().flatten();
         let backstop_due = last_pass
             .millis()
             .saturating_add(settings.maintenance_backstop_ms)
             <= now.millis();
+        let next = match (next, recheck) {
+            (Some(next), Some(recheck)) => Some(next.min(recheck)),
+            (next, recheck) => next.or(recheck),
+        };
         if next.is_some_and(|next| next <= now) || backstop_due {
-            pass(&coordinator).await;
+            let report = pass(&coordinator).await;
             last_pass = coordinator.now();
+            recheck = recheck_after(&report, last_pass, &settings, heartbeat_ms);
         }
         let now = coordinator.now();
         let until_deadline = next
@@ -277,19 +333,13 @@ pub async fn run_loop(coordinator: Coordinator, mut shutdown: watch::Receiver<bo
             _ = coordinator.wake_signal().notified() => {
                 // Let the change that woke us commit before reading deadlines.
                 tokio::time::sleep(Duration::from_millis(20)).await;
-                pass(&coordinator).await;
+                let report = pass(&coordinator).await;
                 last_pass = coordinator.now();
+                recheck = recheck_after(&report, last_pass, &settings, heartbeat_ms).or(recheck);
             }
             _ = shutdown.changed() => {}
         }
         if *shutdown.borrow() {
-            let _ = coordinator
-                .store()
-                .unlock(
-                    &instance_lock(coordinator.instance()),
-                    coordinator.instance(),
-                )
-                .await;
             return;
         }
     }

@@ -1,6 +1,7 @@
 //! Serving: the accept loop (connection caps, per-connection timeouts), the
-//! maintenance loop and the cross-replica event relay on a caller-provided
-//! listener, until the caller's shutdown future resolves; then a bounded drain.
+//! liveness mark, the maintenance loop and the cross-replica event relay on a
+//! caller-provided listener, until the caller's shutdown future resolves; then a
+//! bounded drain.
 
 use std::future::Future;
 use std::io;
@@ -14,9 +15,9 @@ use tokio::time::Instant;
 use crate::connection;
 use crate::control::relay;
 use crate::limits::{Limits, Refusal};
-use crate::maintenance;
 use crate::routes::router;
 use crate::state::Coordinator;
+use crate::{liveness, maintenance};
 
 /// Longest wait for control sockets to finish their close handshake.
 const SOCKET_CLOSE_WAIT: Duration = Duration::from_secs(3);
@@ -34,6 +35,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let (stop, stopped) = watch::channel(false);
+    // Marked alive before the first request, so no other replica mistakes this
+    // one's first creates for a dead replica's.
+    liveness::renew(&coordinator).await;
+    let alive = tokio::spawn(liveness::run(coordinator.clone(), stopped.clone()));
     let maintenance = tokio::spawn(maintenance::run_loop(coordinator.clone(), stopped.clone()));
     let relay = tokio::spawn(relay::run(coordinator.clone(), stopped));
     let connections = coordinator.settings().connections.clone();
@@ -91,6 +96,7 @@ pub async fn serve(
     coordinator.control().wait_closed(SOCKET_CLOSE_WAIT).await;
     let _ = stop.send(true);
     let _ = maintenance.await;
+    let _ = alive.await;
     let _ = relay.await;
     Ok(())
 }

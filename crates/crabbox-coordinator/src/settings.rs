@@ -6,6 +6,24 @@ use std::time::Duration;
 
 use crabbox_core::Secret;
 
+/// The single-user development setting that allows brokering `local`.
+pub const LOCAL_DEV: &str = "CRABBOX_COORDINATOR_LOCAL_DEV";
+/// Liveness marks shorter than this would lapse between renewals.
+const MIN_INSTANCE_TTL_MS: i64 = 300;
+
+/// `1`/`true`/`yes` or `0`/`false`/`no`/unset.
+fn flag(env: &BTreeMap<String, String>, name: &str) -> Result<bool, String> {
+    match env
+        .get(name)
+        .map(|value| value.trim().to_lowercase())
+        .as_deref()
+    {
+        None | Some("" | "0" | "false" | "no") => Ok(false),
+        Some("1" | "true" | "yes") => Ok(true),
+        Some(other) => Err(format!("{name} must be 1 or 0, got {other:?}")),
+    }
+}
+
 /// Lease and spend caps; zero means off.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Caps {
@@ -71,11 +89,21 @@ pub struct Settings {
     pub run_retention_days: i64,
     /// Providers this coordinator brokers.
     pub providers: Vec<String>,
+    /// `CRABBOX_COORDINATOR_LOCAL_DEV`: allows brokering `local`, whose lease
+    /// users run as the coordinator's own user and can read its environment and
+    /// files. Only for a single-user development coordinator.
+    pub local_dev: bool,
+    /// How long a replica's liveness mark lasts without renewal
+    /// (`CRABBOX_INSTANCE_TTL_MS`); creates a dead replica started are recovered
+    /// after it lapses.
     pub default_provider: String,
-    /// How long a replica's liveness mark lasts without renewal.
     pub instance_ttl_ms: i64,
     /// Longest wait between maintenance passes.
     pub maintenance_backstop_ms: i64,
+    /// `CRABBOX_TEST_CRASH_POINT`, for crash-recovery tests only: the process
+    /// aborts when it reaches the named point (`after-reserve`, `after-acquire`,
+    /// `after-machine-delete`), exactly as if it were killed there.
+    pub crash_point: String,
     /// How often the control socket pings each client; a client that has not
     /// answered the previous ping by the next one is dropped.
     pub control_ping_interval_ms: i64,
@@ -94,8 +122,10 @@ impl Default for Settings {
             caps: Caps::default(),
             cost_rates: BTreeMap::new(),
             run_retention_days: 30,
-            providers: vec!["local".into()],
+            providers: Vec::new(),
             default_provider: "local".into(),
+            local_dev: false,
+            crash_point: String::new(),
             instance_ttl_ms: 30_000,
             maintenance_backstop_ms: 15 * 60 * 1000,
             control_ping_interval_ms: 30_000,
@@ -208,10 +238,27 @@ impl Settings {
         if let Some(rates) = text("CRABBOX_COST_RATES_JSON") {
             settings.cost_rates = parse_rates(&rates)?;
         }
-        let providers = names("CRABBOX_PROVIDERS");
-        if !providers.is_empty() {
-            settings.providers = providers.into_iter().collect();
-            settings.default_provider = settings.providers[0].clone();
+        settings.local_dev = flag(env, LOCAL_DEV)?;
+        settings.crash_point = text("CRABBOX_TEST_CRASH_POINT").unwrap_or_default();
+        settings.instance_ttl_ms =
+            integer("CRABBOX_INSTANCE_TTL_MS", settings.instance_ttl_ms)?.max(MIN_INSTANCE_TTL_MS);
+        let providers: Vec<String> = names("CRABBOX_PROVIDERS").into_iter().collect();
+        if providers.is_empty() {
+            // `local` is never brokered without the explicit development setting.
+            if settings.local_dev {
+                settings.providers = vec!["local".into()];
+            }
+        } else {
+            let names_local = providers.iter().any(|name| {
+                crabbox_providers::canonical_name(name).is_ok_and(|canonical| canonical == "local")
+            });
+            if names_local && !settings.local_dev {
+                return Err(format!(
+                    "CRABBOX_PROVIDERS names local, whose leases run as this coordinator's user and can read its tokens and database; set {LOCAL_DEV}=1 only for a single-user development coordinator"
+                ));
+            }
+            settings.default_provider = providers[0].clone();
+            settings.providers = providers;
         }
         if let Some(default) = text("CRABBOX_DEFAULT_PROVIDER") {
             settings.default_provider = default;
@@ -317,5 +364,27 @@ mod tests {
             ("CRABBOX_SESSION_SECRET", "x"),
         ]);
         assert!(Settings::from_env(&same).is_err());
+    }
+
+    #[test]
+    fn local_is_brokered_only_with_the_development_setting() {
+        let plain = Settings::from_env(&env(&[])).unwrap();
+        assert!(!plain.local_dev);
+        assert!(plain.providers.is_empty(), "{:?}", plain.providers);
+        for pairs in [
+            vec![("CRABBOX_PROVIDERS", "local")],
+            vec![("CRABBOX_PROVIDERS", "hetzner,localhost")],
+            vec![("CRABBOX_PROVIDERS", "local"), (LOCAL_DEV, "0")],
+        ] {
+            let error = Settings::from_env(&env(&pairs)).unwrap_err();
+            assert!(error.contains(LOCAL_DEV), "{error}");
+        }
+        assert!(Settings::from_env(&env(&[(LOCAL_DEV, "maybe")])).is_err());
+        let dev = Settings::from_env(&env(&[(LOCAL_DEV, "1")])).unwrap();
+        assert!(dev.local_dev);
+        assert_eq!(dev.providers, ["local"]);
+        let named =
+            Settings::from_env(&env(&[(LOCAL_DEV, "true"), ("CRABBOX_PROVIDERS", "local")]));
+        assert_eq!(named.unwrap().default_provider, "local");
     }
 }

@@ -115,6 +115,15 @@ impl Coordinator {
         &self.inner.instance
     }
 
+    /// Aborts the process at `point` when the crash-recovery tests ask for it
+    /// (`CRABBOX_TEST_CRASH_POINT`); a no-op otherwise.
+    pub fn crash_point(&self, point: &str) {
+        if self.inner.settings.crash_point == point {
+            eprintln!("coordinator: aborting at crash point {point} (CRABBOX_TEST_CRASH_POINT)");
+            std::process::abort();
+        }
+    }
+
     /// Asks the maintenance loop to run a pass now.
     pub fn wake_maintenance(&self) {
         self.inner.wake.notify_one();

@@ -213,3 +213,46 @@ async fn idempotent_creates_and_cancel() {
     assert!(local_lease_dirs(dir.path()).is_empty());
     server.stop().await;
 }
+
+/// Brokered `local` leases run as the coordinator's own user, so without the
+/// single-user development setting a create is refused before any machine
+/// exists, with the reference's 424 shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_is_refused_without_the_development_setting() {
+    let dir = temp_dir();
+    let url = database_url("sqlite", dir.path()).await;
+    let shared_coordinator = crabbox_coordinator::Settings {
+        local_dev: false,
+        ..settings()
+    };
+    let server = Running::start(
+        &url,
+        shared_coordinator,
+        local_providers(dir.path()),
+        std::sync::Arc::new(crabbox_coordinator::SystemClock),
+    )
+    .await;
+    let alice = server.api(&user_token("alice", "acme"));
+    for body in [
+        json!({"sshPublicKey": public_key(dir.path()), "provider": "local"}),
+        json!({"sshPublicKey": public_key(dir.path()), "provider": "localhost"}),
+        json!({"sshPublicKey": public_key(dir.path())}),
+    ] {
+        let (status, answer) = alice.post("/v1/leases", body).await;
+        assert_eq!(status, 424, "{answer}");
+        assert_eq!(answer["error"], "provider_not_configured");
+        assert_eq!(answer["provider"], "local");
+        assert_eq!(answer["missing"], json!(["CRABBOX_COORDINATOR_LOCAL_DEV"]));
+        assert!(answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("CRABBOX_COORDINATOR_LOCAL_DEV"));
+    }
+    assert!(
+        local_lease_dirs(dir.path()).is_empty(),
+        "no machine was made"
+    );
+    let (_, listed) = alice.get("/v1/leases").await;
+    assert_eq!(listed["leases"], json!([]));
+    server.stop().await;
+}

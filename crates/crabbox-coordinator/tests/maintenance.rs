@@ -1,5 +1,6 @@
-//! Maintenance with an injected clock: due leases expire only after their machine
-//! is deleted, failed deletes retry after five minutes, heartbeats never revive
+//! Maintenance with an injected clock: due leases end before their machine is
+//! deleted and show the owed delete until it succeeds, failed deletes retry after
+//! five minutes, heartbeats never revive
 //! an expired lease, old runs are pruned, and a create whose coordinator died
 //! between reserve and finalize is recovered with no machine left behind.
 
@@ -67,6 +68,9 @@ impl Provider for Scripted {
     }
     async fn list(&self) -> Result<Vec<Lease>, ProviderError> {
         self.inner.list().await
+    }
+    fn inventory_scope(&self) -> Option<String> {
+        self.inner.inventory_scope()
     }
 }
 
@@ -139,8 +143,12 @@ async fn expiry_deletes_the_machine_and_retries_failed_deletes() {
     settle(&server.coordinator).await;
     let (_, body) = alice.get(&format!("/v1/leases/{id}")).await;
     assert_eq!(
-        body["lease"]["state"], "active",
-        "expired only after the delete succeeds"
+        body["lease"]["state"], "expired",
+        "ended before the delete, never active again"
+    );
+    assert_eq!(
+        body["lease"]["cleanupPending"], true,
+        "the failed delete stays visible"
     );
     assert_eq!(body["lease"]["cleanupAttempts"], 1);
     assert_eq!(
@@ -162,6 +170,7 @@ async fn expiry_deletes_the_machine_and_retries_failed_deletes() {
     let (_, body) = alice.get(&format!("/v1/leases/{id}")).await;
     assert_eq!(body["lease"]["state"], "expired");
     assert!(body["lease"].get("cleanupError").is_none());
+    assert!(body["lease"].get("cleanupPending").is_none(), "{body}");
     assert!(
         local_lease_dirs(dir.path()).is_empty(),
         "the machine is gone"

@@ -178,6 +178,16 @@ pub trait Provider: Send + Sync {
     /// Every lease this provider knows about.
     async fn list(&self) -> Result<Vec<Lease>, ProviderError>;
 
+    /// Which inventory this provider's machines live in, when only some
+    /// processes can see it: `None` means every process with the provider's
+    /// settings sees the same machines (a cloud API); `Some(scope)` names an
+    /// inventory only processes reporting the same scope can list and delete
+    /// from (the local provider's lease directory on one host). A release that
+    /// reports `AlreadyGone` proves absence only within this scope.
+    fn inventory_scope(&self) -> Option<String> {
+        None
+    }
+
     /// Remote command proving the machine is usable, run after `true` succeeds.
     fn ready_check(&self, _lease: &Lease) -> Option<String> {
         None

@@ -37,7 +37,11 @@ pub fn ensure_key_named(dir: &Path, name: &str, comment: &str) -> Result<KeyPair
     let keygen = find_tool("ssh-keygen")?;
     let _ = std::fs::remove_file(&pair.private_key);
     let _ = std::fs::remove_file(&pair.public_key);
+    // ssh-keygen needs nothing from the environment, and a coordinator making a
+    // host key must not hand it its tokens.
     let output = std::process::Command::new(keygen)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
         .arg(&pair.private_key)
         .stdin(std::process::Stdio::null())

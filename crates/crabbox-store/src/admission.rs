@@ -20,7 +20,8 @@ pub struct Admission {
     pub reserved_usd_total: f64,
     pub reserved_usd_owner: f64,
     pub reserved_usd_org: f64,
-    /// Slugs of live, unexpired (expires_at > now) leases with the same owner AND org as the candidate.
+    /// Slugs of live, unexpired (expires_at > now) leases of any owner: a slug
+    /// names at most one such lease, so no tenant can take another's.
     pub taken_slugs: HashSet<String>,
     /// A cancel tombstone exists for (candidate id, candidate private.create_attempt_id) (only when that is non-empty).
     pub attempt_canceled: bool,
@@ -59,13 +60,9 @@ pub(crate) async fn snapshot(
             .bind(month_start.0)
             .fetch_one(&mut **tx)
             .await?;
-    let slugs_sql = format!(
-        "SELECT slug FROM leases
-         WHERE owner = $1 AND org = $2 AND state IN {LIVE_STATES} AND expires_at > $3"
-    );
+    let slugs_sql =
+        format!("SELECT slug FROM leases WHERE state IN {LIVE_STATES} AND expires_at > $1");
     let taken_slugs: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(slugs_sql))
-        .bind(&lease.owner)
-        .bind(&lease.org)
         .bind(now.0)
         .fetch_all(&mut **tx)
         .await?;

@@ -194,10 +194,12 @@ const UPDATE_LEASE: &str = "UPDATE leases SET slug = $2, owner = $3, org = $4, s
     provider = $6, lifecycle = $7, max_estimated_usd = $8, created_at = $9, expires_at = $10,
     next_action_at = $11, document = $12 WHERE id = $1";
 
-/// Keeps the row key and makes the record storable: JSON has no NaN or infinity,
-/// so a non-finite cost would come back as an unreadable `null`.
+/// Keeps the row key, mirrors the owed delete into the public lease, and makes
+/// the record storable: JSON has no NaN or infinity, so a non-finite cost would
+/// come back as an unreadable `null`.
 fn prepare(record: &mut LeaseRecord, id: &str) {
     record.lease.id = id.to_string();
+    record.lease.cleanup_pending = record.private.cleanup_pending;
     for cost in [
         &mut record.lease.estimated_hourly_usd,
         &mut record.lease.max_estimated_usd,

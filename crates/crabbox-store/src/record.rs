@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Lease, LeaseState, Timestamp};
 
-/// How long a create may stay between reserve and finalize before maintenance
-/// assumes its coordinator died.
+/// How long a create may stay between reserve (or the provider call) and
+/// finalize before maintenance assumes its coordinator died.
 const PROVISIONING_GRACE_MILLIS: i64 = 10 * 60 * 1000;
 
 /// Everything the coordinator stores about a lease: the public record plus private bookkeeping.
@@ -35,7 +35,13 @@ pub struct LeasePrivate {
     /// Set when the provider create call starts; with `provisioning_instance` (the coordinator process UUID) it lets
     /// maintenance recover a create whose coordinator died between reserve and finalize.
     pub provisioning_started_at: Option<Timestamp>,
+    /// The replica that reserved the lease (stamped at reserve, so a replica that
+    /// dies before calling the provider is recovered too).
     pub provisioning_instance: String,
+    /// The provider inventory the machine lives in, as the creating replica's
+    /// provider named it; empty when every replica sees the same inventory. Only
+    /// a replica whose provider reports the same scope may delete the machine.
+    pub inventory_scope: String,
 }
 
 impl LeaseRecord {
@@ -43,8 +49,8 @@ impl LeaseRecord {
     /// recomputes it on every write, callers never set it):
     /// - cleanup_pending: max(cleanup_retry_at, cleanup_claim_expires_at) if either is set, else
     ///   `lease.updated_at`;
-    /// - else live (provisioning|active): `lease.expires_at`; additionally for provisioning with
-    ///   provisioning_started_at set: min(that, provisioning_started_at + 10 min);
+    /// - else live (provisioning|active): `lease.expires_at`; additionally for provisioning:
+    ///   min(that, (provisioning_started_at, else created_at) + 10 min);
     /// - else None.
     pub fn next_action_at(&self) -> Option<Timestamp> {
         let private = &self.private;
@@ -59,12 +65,15 @@ impl LeaseRecord {
             return None;
         }
         let expiry = self.lease.expires_at;
-        match private.provisioning_started_at {
-            Some(started) if self.lease.state == LeaseState::Provisioning => Some(expiry.min(
-                Timestamp(started.0.saturating_add(PROVISIONING_GRACE_MILLIS)),
-            )),
-            _ => Some(expiry),
+        if self.lease.state != LeaseState::Provisioning {
+            return Some(expiry);
         }
+        let started = private
+            .provisioning_started_at
+            .unwrap_or(self.lease.created_at);
+        Some(expiry.min(Timestamp(
+            started.0.saturating_add(PROVISIONING_GRACE_MILLIS),
+        )))
     }
 }
 
@@ -97,7 +106,12 @@ mod tests {
         assert_eq!(record(LeaseState::Failed).next_action_at(), None);
 
         let mut provisioning = record(LeaseState::Provisioning);
-        assert_eq!(provisioning.next_action_at(), Some(Timestamp(9_000_000)));
+        provisioning.lease.created_at = Timestamp(1_000);
+        assert_eq!(
+            provisioning.next_action_at(),
+            Some(Timestamp(601_000)),
+            "a reserve that never reached the provider is looked at after the grace too"
+        );
         provisioning.private.provisioning_started_at = Some(Timestamp(2_000));
         assert_eq!(provisioning.next_action_at(), Some(Timestamp(602_000)));
         let mut active = record(LeaseState::Active);

@@ -25,6 +25,8 @@ async fn lease_round_trip_keeps_every_field(db: TestDb) {
     record.private.cleanup_pending = true;
     record.lease.estimated_hourly_usd = 0.1 + 0.2;
     let stored = insert(&store, record.clone()).await;
+    assert!(stored.lease.cleanup_pending, "the owed delete is public");
+    record.lease.cleanup_pending = true;
     assert_eq!(stored, record);
     assert_eq!(store.get_lease("cbx_round").await.unwrap(), Some(record));
     assert_eq!(store.get_lease("cbx_missing").await.unwrap(), None);

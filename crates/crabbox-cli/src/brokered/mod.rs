@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use crabbox_client::{Client, ErrorClass, LeaseFilter};
+use crabbox_client::{Client, ClientError, ErrorClass, LeaseFilter};
 use crabbox_proto::wire::{CreateLeaseRequest, HeartbeatRequest, ReleaseRequest};
 use crabbox_providers::{
     AcquireRequest, Lease, LeaseState, Provider, ProviderError, ProviderSpec, Released,
@@ -24,6 +24,11 @@ const PROVISIONING_WAIT: Duration = Duration::from_secs(600);
 const PROVISIONING_POLL: Duration = Duration::from_secs(2);
 /// Best-effort calls made while the user waits to exit.
 const CANCEL_CREATE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a create whose answer was lost is replayed (same body, same
+/// attempt ID) before it is canceled, and the waits between replays.
+const REPLAY_WINDOW: Duration = Duration::from_secs(60);
+const REPLAY_FIRST_WAIT: Duration = Duration::from_millis(250);
+const REPLAY_LONGEST_WAIT: Duration = Duration::from_secs(5);
 
 /// Where a claim records the coordinator that brokers its lease.
 pub const CLAIM_COORDINATOR_KEY: &str = "coordinatorURL";
@@ -83,6 +88,27 @@ impl BrokeredProvider {
         }
     }
 
+    /// Sends the create, replaying it while its answer is lost (a dropped
+    /// connection, a timeout, a 5xx other than the provider's own failure). The
+    /// coordinator answers a replay of an attempt it already reserved with that
+    /// lease, so a replay never makes a second machine.
+    async fn create_replaying(
+        &self,
+        body: &CreateLeaseRequest,
+    ) -> Result<crabbox_proto::wire::Lease, ClientError> {
+        let deadline = Instant::now() + REPLAY_WINDOW;
+        let mut wait = REPLAY_FIRST_WAIT;
+        loop {
+            match self.client.create_lease(body).await {
+                Err(error) if answer_lost(&error) && Instant::now() + wait < deadline => {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(REPLAY_LONGEST_WAIT);
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
     /// Waits while the coordinator still provisions the machine.
     async fn until_active(
         &self,
@@ -137,12 +163,35 @@ impl Provider for BrokeredProvider {
             ..CreateLeaseRequest::default()
         };
         let created = tokio::select! {
-            result = self.client.create_lease(&body) => result,
+            result = self.create_replaying(&body) => result,
             _ = self.interrupted() => {
                 return Err(self.cancel_create(&request.lease_id, &attempt).await);
             }
         };
-        let record = created.map_err(|error| provider_error(error, &request.lease_id))?;
+        let record = match created {
+            Ok(record) => record,
+            Err(error) if answer_lost(&error) => {
+                // Still no answer: cancel, so a create that lands late leaves nothing.
+                let canceled = tokio::time::timeout(
+                    CANCEL_CREATE_TIMEOUT,
+                    self.client.cancel_create(&request.lease_id, &attempt),
+                )
+                .await;
+                let outcome = if matches!(canceled, Ok(Ok(_))) {
+                    "the create was canceled"
+                } else {
+                    "canceling it failed too; the coordinator's expiry ends the lease"
+                };
+                return Err(ProviderError::Failed {
+                    message: format!(
+                        "creating {} got no answer for {}s ({error}); {outcome}",
+                        request.lease_id,
+                        REPLAY_WINDOW.as_secs()
+                    ),
+                });
+            }
+            Err(error) => return Err(provider_error(error, &request.lease_id)),
+        };
         tokio::select! {
             result = self.until_active(record) => result,
             _ = self.interrupted() => Err(self.cancel_create(&request.lease_id, &attempt).await),
@@ -215,5 +264,17 @@ impl Provider for BrokeredProvider {
 
     fn ready_check(&self, lease: &Lease) -> Option<String> {
         self.inner.ready_check(lease)
+    }
+}
+
+/// Whether a create's answer was lost on the way, so replaying it is safe and
+/// may still succeed. A provider failure (502 `provider_error`) is an answer.
+fn answer_lost(error: &ClientError) -> bool {
+    match error {
+        ClientError::Transport { .. } => true,
+        ClientError::Api { status, code, .. } => {
+            *status >= 500 && !(*status == 502 && code == "provider_error")
+        }
+        _ => false,
     }
 }

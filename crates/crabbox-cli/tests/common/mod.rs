@@ -26,12 +26,24 @@ pub struct Coordinator {
     child: Child,
     pub url: String,
     pub token: String,
+    /// What it printed to stderr before `listening on`.
+    pub startup: Vec<String>,
 }
 
 impl Coordinator {
     /// Starts on a free loopback port and waits for its `listening on` line.
     pub fn start(sandbox: &Sandbox) -> Coordinator {
         Coordinator::start_with(sandbox, |command| command)
+    }
+
+    /// Like `start`, with extra (or overriding) environment variables.
+    pub fn start_with_env(sandbox: &Sandbox, env: &[(&str, &str)]) -> Coordinator {
+        Coordinator::start_with(sandbox, |mut command| {
+            for (name, value) in env {
+                command.env(name, value);
+            }
+            command
+        })
     }
 
     /// Like `start`, with the command adjusted first (more environment, a
@@ -45,7 +57,9 @@ impl Coordinator {
         command
             .env("CRABBOX_SHARED_TOKEN", &token)
             .env("CRABBOX_SHARED_OWNER", OWNER)
-            .env("CRABBOX_SESSION_SECRET", SESSION_SECRET);
+            .env("CRABBOX_SESSION_SECRET", SESSION_SECRET)
+            // The tests broker the real `local` provider.
+            .env("CRABBOX_COORDINATOR_LOCAL_DEV", "1");
         let mut child = adjust(command)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -77,7 +91,17 @@ impl Coordinator {
                 }
             }
         };
-        Coordinator { child, url, token }
+        Coordinator {
+            child,
+            url,
+            token,
+            startup: seen,
+        }
+    }
+
+    /// Whether the process ended (it crashed or was stopped) within `seconds`.
+    pub fn exited_within(&mut self, seconds: u64) -> bool {
+        eventually(seconds, || matches!(self.child.try_wait(), Ok(Some(_))))
     }
 
     /// Points every later command of `sandbox` at this coordinator.

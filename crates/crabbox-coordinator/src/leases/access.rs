@@ -6,9 +6,11 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::state::Coordinator;
 
-/// Exact ID first, then live unexpired leases with that slug. Leases the caller
-/// cannot see are reported exactly like missing ones (404); several slug matches
-/// are a 409.
+/// Exact ID first (when the caller may see it), then live unexpired leases with
+/// that slug: the caller's own first, and for admins every owner's after that.
+/// Another tenant's lease therefore never shadows the caller's (not by an ID
+/// that looks like a slug, not by the same slug). Leases the caller cannot see
+/// are reported exactly like missing ones (404); several matches are a 409.
 pub async fn find_visible(
     coordinator: &Coordinator,
     principal: &Principal,
@@ -16,30 +18,29 @@ pub async fn find_visible(
 ) -> ApiResult<LeaseRecord> {
     let store = coordinator.store();
     if let Some(record) = store.get_lease(value).await? {
-        return if principal.owns(&record.lease.owner, &record.lease.org) {
-            Ok(record)
-        } else {
-            Err(ApiError::not_found("lease"))
-        };
+        if principal.owns(&record.lease.owner, &record.lease.org) {
+            return Ok(record);
+        }
     }
     let slug = crabbox_core::normalize_slug(value);
     if slug.is_empty() {
         return Err(ApiError::not_found("lease"));
     }
     let now = coordinator.now();
-    let mut matches: Vec<LeaseRecord> = store
+    let (mut own, others): (Vec<LeaseRecord>, Vec<LeaseRecord>) = store
         .leases_with_slug(&slug)
         .await?
         .into_iter()
-        .filter(|record| {
-            principal.owns(&record.lease.owner, &record.lease.org)
-                && record.lease.state.is_live()
-                && record.lease.expires_at > now
-        })
-        .collect();
-    match matches.len() {
+        .filter(|record| record.lease.state.is_live() && record.lease.expires_at > now)
+        .partition(|record| {
+            record.lease.owner == principal.owner && record.lease.org == principal.org
+        });
+    if own.is_empty() && principal.admin {
+        own = others;
+    }
+    match own.len() {
         0 => Err(ApiError::not_found("lease")),
-        1 => Ok(matches.remove(0)),
+        1 => Ok(own.remove(0)),
         count => Err(ApiError::conflict(
             "ambiguous_slug",
             format!("slug {slug} matches {count} leases; use the lease id"),

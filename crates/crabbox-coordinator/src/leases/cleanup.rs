@@ -1,6 +1,8 @@
 //! Deleting a lease's machine: claim the delete inside a transaction, call the
 //! provider outside any transaction, then record the outcome only if the claim
-//! is still ours. Used by release, late creates and maintenance alike.
+//! is still ours. Used by release, late creates, admin deletes and maintenance.
+//! A replica claims only machines its provider can see (the inventory scope
+//! recorded at create); others leave the owed delete to the replica that can.
 
 use crabbox_proto::wire::LeaseState;
 use crabbox_proto::Timestamp;
@@ -8,25 +10,63 @@ use crabbox_store::{LeaseRecord, Update};
 
 use crate::state::Coordinator;
 
-/// A claim older than this is stale and may be taken over.
-pub const CLAIM_TTL_SECS: i64 = 30 * 60;
 /// Wait before retrying a failed delete.
 pub const RETRY_SECS: i64 = 5 * 60;
+
+/// How long a delete claim lasts. The deleting replica renews it while the
+/// provider works, so it lapses only when that replica died: as fast as its
+/// liveness mark.
+pub fn claim_ttl_ms(coordinator: &Coordinator) -> i64 {
+    coordinator.settings().instance_ttl_ms.max(1_000) * 2
+}
+
+/// What this replica's provider for one lease can act on.
+pub struct Reach {
+    /// `None` when this replica does not run the provider at all.
+    scope: Option<Option<String>>,
+    claim_ttl_ms: i64,
+}
+
+impl Reach {
+    /// Reads the provider's inventory scope (outside any transaction: it may
+    /// touch the file system).
+    pub fn of(coordinator: &Coordinator, provider: &str) -> Reach {
+        Reach {
+            scope: coordinator
+                .providers()
+                .get(provider)
+                .map(|provider| provider.inventory_scope()),
+            claim_ttl_ms: claim_ttl_ms(coordinator),
+        }
+    }
+
+    /// Whether this replica can see, and so delete, the lease's machine.
+    pub fn covers(&self, record: &LeaseRecord) -> bool {
+        let recorded = &record.private.inventory_scope;
+        match &self.scope {
+            None => false,
+            Some(_) if recorded.is_empty() => true,
+            Some(scope) => scope.as_deref() == Some(recorded.as_str()),
+        }
+    }
+}
 
 /// Marks the machine as owed a delete (kept in the record until it succeeds).
 pub fn owe_delete(record: &mut LeaseRecord, now: Timestamp) {
     record.private.cleanup_pending = true;
+    record.lease.cleanup_pending = true;
     record.private.cleanup_retry_at = None;
     record.lease.updated_at = now;
 }
 
-/// Inside a transaction: takes the delete claim when one is owed, not held by a
-/// live claim and not waiting for a retry. Returns the claim token.
-pub fn claim(record: &mut LeaseRecord, now: Timestamp) -> Option<Timestamp> {
-    let private = &mut record.private;
-    if !private.cleanup_pending {
+/// Inside a transaction: takes the delete claim when one is owed, this replica
+/// can reach the machine, no live claim holds it and no retry is waiting.
+/// Returns the claim token.
+pub fn claim(record: &mut LeaseRecord, now: Timestamp, reach: &Reach) -> Option<Timestamp> {
+    if !record.private.cleanup_pending || !reach.covers(record) {
         return None;
     }
+    let private = &mut record.private;
     let held = private.cleanup_claim.is_some()
         && private
             .cleanup_claim_expires_at
@@ -36,7 +76,7 @@ pub fn claim(record: &mut LeaseRecord, now: Timestamp) -> Option<Timestamp> {
         return None;
     }
     private.cleanup_claim = Some(now);
-    private.cleanup_claim_expires_at = Some(now.plus_seconds(CLAIM_TTL_SECS));
+    private.cleanup_claim_expires_at = Some(Timestamp(now.millis() + reach.claim_ttl_ms));
     Some(now)
 }
 
@@ -49,16 +89,23 @@ pub async fn delete_claimed(
     provider: &str,
     token: Timestamp,
 ) -> Result<(), String> {
-    let outcome = match coordinator.providers().get(provider) {
-        Some(provider) => provider
-            .release(lease_id)
-            .await
-            .map(|_| ())
-            .map_err(|error| super::redact(&error.to_string())),
-        None => Err(format!(
-            "provider {provider} is not configured on this coordinator"
-        )),
+    let deleting = async {
+        match coordinator.providers().get(provider) {
+            Some(provider) => provider
+                .release(lease_id)
+                .await
+                .map(|_| ())
+                .map_err(|error| super::redact(&error.to_string())),
+            None => Err(format!(
+                "provider {provider} is not configured on this coordinator"
+            )),
+        }
     };
+    let outcome = tokio::select! {
+        outcome = deleting => outcome,
+        never = keep_claim(coordinator, lease_id, token) => match never {},
+    };
+    coordinator.crash_point("after-machine-delete");
     let now = coordinator.now();
     let recorded = coordinator
         .store()
@@ -73,6 +120,7 @@ pub async fn delete_claimed(
             match &outcome {
                 Ok(()) => {
                     private.cleanup_pending = false;
+                    record.lease.cleanup_pending = false;
                     private.cleanup_retry_at = None;
                     record.lease.cleanup_error.clear();
                     if record.lease.state.is_live() {
@@ -94,4 +142,32 @@ pub async fn delete_claimed(
         eprintln!("coordinator: recording the delete of {lease_id}: {error}");
     }
     outcome
+}
+
+/// Renews the claim `token` on `lease_id` until dropped; stops renewing (and
+/// waits forever) once the claim is no longer ours.
+async fn keep_claim(
+    coordinator: &Coordinator,
+    lease_id: &str,
+    token: Timestamp,
+) -> std::convert::Infallible {
+    let ttl = claim_ttl_ms(coordinator);
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis((ttl / 3) as u64)).await;
+        let until = Timestamp(coordinator.now().millis() + ttl);
+        let renewed = coordinator
+            .store()
+            .update_lease(lease_id, |record| {
+                if record.private.cleanup_claim != Some(token) {
+                    return Err(());
+                }
+                record.private.cleanup_claim_expires_at = Some(until);
+                Ok(())
+            })
+            .await;
+        // A passing database error is retried at the next renewal.
+        if matches!(renewed, Err(Update::Rejected(()) | Update::NotFound)) {
+            return std::future::pending().await;
+        }
+    }
 }

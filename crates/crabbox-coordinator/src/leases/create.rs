@@ -13,6 +13,7 @@ use super::{cleanup, redact};
 use crate::auth::Principal;
 use crate::caps;
 use crate::error::{ApiError, ApiResult};
+use crate::settings::LOCAL_DEV;
 use crate::state::Coordinator;
 
 /// What a create answers: the status (201 new, 200/202 replay) and the lease.
@@ -22,19 +23,31 @@ pub struct Created {
 }
 
 fn unsupported_provider(coordinator: &Coordinator, name: &str) -> ApiError {
-    if crabbox_providers::canonical_name(name).is_ok() {
-        let configured: Vec<&str> = coordinator.providers().names().collect();
-        ApiError::new(
-            StatusCode::FAILED_DEPENDENCY,
-            "provider_not_configured",
-            format!(
-                "provider {name} is not configured on this coordinator (configured: {})",
-                configured.join(", ")
-            ),
-        )
-    } else {
-        ApiError::bad_request("invalid_provider", format!("unknown provider {name:?}"))
+    match crabbox_providers::canonical_name(name) {
+        Ok("local") if !coordinator.settings().local_dev => local_refused(),
+        Ok(canonical) => {
+            let configured: Vec<&str> = coordinator.providers().names().collect();
+            ApiError::provider_not_configured(
+                canonical,
+                vec!["CRABBOX_PROVIDERS".into()],
+                format!(
+                    "provider {canonical} is not configured on this coordinator (configured: {})",
+                    configured.join(", ")
+                ),
+            )
+        }
+        Err(_) => ApiError::bad_request("invalid_provider", format!("unknown provider {name:?}")),
     }
+}
+
+/// Brokered `local` leases run as the coordinator's own user, so they are only
+/// served by a coordinator started for single-user development.
+fn local_refused() -> ApiError {
+    ApiError::provider_not_configured(
+        "local",
+        vec![LOCAL_DEV.into()],
+        format!("this coordinator does not broker local leases: they run as its own user and could read its tokens; set {LOCAL_DEV}=1 only on a single-user development coordinator"),
+    )
 }
 
 pub async fn create(
@@ -54,6 +67,9 @@ pub async fn create(
         .get(&name)
         .cloned()
         .ok_or_else(|| unsupported_provider(coordinator, &name))?;
+    if provider.spec().name == "local" && !coordinator.settings().local_dev {
+        return Err(local_refused());
+    }
     let now = coordinator.now();
     let mut record = lease_record(
         principal,
@@ -71,6 +87,10 @@ pub async fn create(
         &record.lease.provider,
         &record.lease.server_type,
     );
+    // Stamped at reserve, so a replica that dies before the provider call is
+    // recovered too, and only replicas that see this inventory delete the machine.
+    record.private.provisioning_instance = coordinator.instance().to_string();
+    record.private.inventory_scope = provider.inventory_scope().unwrap_or_default();
     record.lease.estimated_hourly_usd = rate;
     record.lease.max_estimated_usd = caps::max_estimated_usd(record.lease.ttl_seconds, rate);
 
@@ -107,6 +127,7 @@ pub async fn create(
         Err(Reserve::Rejected(error)) => return Err(error),
         Err(Reserve::Store(error)) => return Err(error.into()),
     };
+    coordinator.crash_point("after-reserve");
     // No maintenance wake-up here: a new lease's deadline lies ahead, and the
     // loop re-reads deadlines on its own.
     provision(coordinator, reserved, &*provider).await
@@ -198,7 +219,10 @@ async fn provision(
         exposed_ports: reserved.lease.exposed_ports.clone(),
     };
     match provider.acquire(&request).await {
-        Ok(machine) => finalize(coordinator, &id, machine).await,
+        Ok(machine) => {
+            coordinator.crash_point("after-acquire");
+            finalize(coordinator, &id, machine).await
+        }
         Err(error) => {
             let message = redact(&error.to_string());
             let now = coordinator.now();
@@ -247,6 +271,7 @@ fn apply_machine(record: &mut LeaseRecord, machine: &Machine) {
 
 async fn finalize(coordinator: &Coordinator, id: &str, machine: Machine) -> ApiResult<Created> {
     let now = coordinator.now();
+    let reach = cleanup::Reach::of(coordinator, &machine.provider);
     let finalized = coordinator
         .store()
         .update_lease(id, |record| {
@@ -258,7 +283,7 @@ async fn finalize(coordinator: &Coordinator, id: &str, machine: Machine) -> ApiR
             }
             // Released or canceled while the provider worked: the machine is late.
             cleanup::owe_delete(record, now);
-            Ok::<_, ()>(Err(cleanup::claim(record, now)))
+            Ok::<_, ()>(Err(cleanup::claim(record, now, &reach)))
         })
         .await;
     match finalized {

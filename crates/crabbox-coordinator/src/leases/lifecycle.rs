@@ -87,6 +87,7 @@ pub async fn release(
     check_expected_provider(&found, request.expected_provider.as_deref())?;
     let delete = request.delete.unwrap_or(!found.lease.keep);
     let now = coordinator.now();
+    let reach = cleanup::Reach::of(coordinator, &found.lease.provider);
     let (lease, claim) = updated(
         coordinator
             .store()
@@ -110,9 +111,10 @@ pub async fn release(
                 let mut claim = None;
                 if delete && managed {
                     cleanup::owe_delete(record, now);
-                    // A machine still being created is deleted by its finalize.
+                    // A machine still being created is deleted by its finalize; one
+                    // this replica cannot reach by the replica that can.
                     if machine_exists {
-                        claim = cleanup::claim(record, now);
+                        claim = cleanup::claim(record, now, &reach);
                     }
                 }
                 Ok((record.lease.clone(), claim))
@@ -253,18 +255,26 @@ pub async fn register(
         ..Lease::default()
     };
     apply(&mut lease);
-    lease.slug = if request.slug.is_empty() {
-        crabbox_core::slug_for_lease(lease_id)
-    } else {
-        crabbox_core::normalize_slug(&request.slug)
-    };
+    let requested_slug = (!request.slug.is_empty()).then(|| request.slug.clone());
+    if let Some(slug) = &requested_slug {
+        crabbox_core::validate_requested_slug(slug)
+            .map_err(|error| ApiError::bad_request("invalid_slug", error.to_string()))?;
+    }
     let record = LeaseRecord {
         lease,
         ..LeaseRecord::default()
     };
     match coordinator
         .store()
-        .reserve_lease(record, now, now, |_, _| Ok::<_, ApiError>(()))
+        .reserve_lease(record, now, now, |admission, record| {
+            // A registration never takes a slug a live lease of any owner holds.
+            record.lease.slug =
+                crabbox_core::allocate_slug(&record.lease.id, requested_slug.as_deref(), |slug| {
+                    admission.taken_slugs.contains(slug)
+                })
+                .map_err(|error| ApiError::conflict("slug_unavailable", error.to_string()))?;
+            Ok(())
+        })
         .await
     {
         Ok(record) => Ok((StatusCode::CREATED, record.lease)),

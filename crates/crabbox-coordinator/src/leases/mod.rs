@@ -1,7 +1,8 @@
 //! Lease operations: lookup with visibility, the brokered create pipeline,
-//! lifecycle changes and the machine-delete protocol.
+//! lifecycle changes, the machine-delete protocol and the admin's forced delete.
 
 pub mod access;
+pub mod admin;
 pub mod cleanup;
 pub mod create;
 pub mod lifecycle;

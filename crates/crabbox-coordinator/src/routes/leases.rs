@@ -15,7 +15,7 @@ use crate::auth::Principal;
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::leases::request::IdSource;
-use crate::leases::{access, create, lifecycle};
+use crate::leases::{access, admin, create, lifecycle};
 use crate::state::Coordinator;
 
 type LeaseResponse = ApiResult<(StatusCode, Json<LeaseEnvelope>)>;
@@ -148,5 +148,14 @@ pub async fn register(
     JsonBody(request): JsonBody<RegistrationRequest>,
 ) -> LeaseResponse {
     let (status, lease) = lifecycle::register(&coordinator, &principal, &id, &request).await?;
+    Ok(envelope(status, lease))
+}
+
+pub async fn admin_delete(
+    State(coordinator): State<Coordinator>,
+    principal: Principal,
+    Id(id): Id,
+) -> LeaseResponse {
+    let (status, lease) = admin::force_delete(&coordinator, &principal, &id).await?;
     Ok(envelope(status, lease))
 }

@@ -27,6 +27,7 @@ pub fn router(coordinator: Coordinator) -> Router {
         .route("/v1/leases/{id}/cancel-create", post(leases::cancel_create))
         .route("/v1/leases/{id}/registration", put(leases::register))
         .route("/v1/admin/leases", get(leases::admin_list))
+        .route("/v1/admin/leases/{id}/delete", post(leases::admin_delete))
         .route("/v1/runs", post(runs::create).get(runs::list))
         .route("/v1/runs/{id}", get(runs::get))
         .route(

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod machines;
+
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,6 +45,8 @@ pub fn settings() -> Settings {
         shared_owner: "team".into(),
         session_secret: Some(Secret::new(SESSION)),
         instance_ttl_ms: 600,
+        // The tests broker the real `local` provider.
+        local_dev: true,
         ..Settings::default()
     }
 }
@@ -257,6 +261,7 @@ pub fn local_lease_dirs(state: &Path) -> Vec<PathBuf> {
             entries
                 .filter_map(Result::ok)
                 .map(|entry| entry.path())
+                .filter(|path| path.is_dir())
                 .collect()
         })
         .unwrap_or_default()

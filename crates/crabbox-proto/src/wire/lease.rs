@@ -114,6 +114,10 @@ pub struct Lease {
     pub max_estimated_usd: f64,
     #[serde(skip_serializing_if = "is_false")]
     pub release_deletes_server: bool,
+    /// The machine is owed a delete that has not succeeded yet (a failed or
+    /// handed-off delete stays visible here until the machine is gone).
+    #[serde(skip_serializing_if = "is_false")]
+    pub cleanup_pending: bool,
     #[serde(skip_serializing_if = "is_zero")]
     pub cleanup_attempts: i64,
     #[serde(skip_serializing_if = "String::is_empty")]

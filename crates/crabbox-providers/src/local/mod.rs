@@ -5,17 +5,18 @@
 mod doctor;
 pub mod netns;
 mod processes;
+mod reaper;
 mod record;
 mod sshd;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use async_trait::async_trait;
 use crabbox_core::{ensure_private_dir, is_safe_file_stem, now_unix, Paths};
 
 use crate::{
-    AcquireRequest, CleanupDecision, Doctor, Feature, Lease, LeaseState, Provider, ProviderError,
-    ProviderKind, ProviderSpec, Reaper, Released,
+    AcquireRequest, Doctor, Feature, Lease, LeaseState, Provider, ProviderError, ProviderKind,
+    ProviderSpec, Reaper, Released,
 };
 pub use record::resource_name;
 use record::LocalRecord;
@@ -276,6 +277,15 @@ impl Provider for LocalProvider {
 
     async fn release(&self, lease_id: &str) -> Result<Released, ProviderError> {
         let files = self.files(lease_id)?;
+        // "Already gone" must be proven: only an inventory we can list proves it.
+        if let Err(error) = std::fs::read_dir(&self.root) {
+            if error.kind() != std::io::ErrorKind::NotFound {
+                return Err(ProviderError::io(
+                    format!("list the local leases in {}", self.root.display()),
+                    error,
+                ));
+            }
+        }
         let existed = files.dir.exists();
         let pid = LocalRecord::read(&files.record())
             .ok()
@@ -296,6 +306,16 @@ impl Provider for LocalProvider {
             .into_iter()
             .map(|(_, record)| record.to_lease())
             .collect())
+    }
+
+    /// The random id stored in the lease directory: processes sharing that
+    /// directory share the inventory; another host or state directory does not.
+    fn inventory_scope(&self) -> Option<String> {
+        Some(match record::inventory_id(&self.root) {
+            Ok(id) => format!("local:{id}"),
+            // Matches no recorded scope, so nothing is deleted on a guess.
+            Err(error) => format!("local-unreadable:{}:{error}", self.root.display()),
+        })
     }
 
     fn ready_check(&self, lease: &Lease) -> Option<String> {
@@ -337,71 +357,4 @@ impl LocalProvider {
             })
             .collect()
     }
-}
-
-impl Reaper for LocalProvider {
-    fn reap(&self, now: i64, dry_run: bool) -> Result<Vec<CleanupDecision>, ProviderError> {
-        let mut decisions = Vec::new();
-        for dir in self.lease_dirs() {
-            let name = dir_name(&dir);
-            let files = LeaseFiles::new(dir.clone());
-            let decision = match LocalRecord::read(&files.record()) {
-                Ok(record) => {
-                    let lease = record.to_lease();
-                    CleanupDecision {
-                        lease_id: record.lease_id.clone(),
-                        name: lease.name.clone(),
-                        delete: lease.is_expired(now),
-                        reason: if lease.is_expired(now) {
-                            "expired".into()
-                        } else {
-                            format!("active expires_at={}", lease.expires_at())
-                        },
-                    }
-                }
-                Err(_) => {
-                    let age = modified_age(&dir, now);
-                    CleanupDecision {
-                        lease_id: name.clone(),
-                        name: name.clone(),
-                        delete: age >= INCOMPLETE_GRACE_SECS,
-                        reason: "incomplete lease directory".into(),
-                    }
-                }
-            };
-            if decision.delete && !dry_run {
-                self.delete(&files, sshd::read_pid(&files))?;
-            }
-            decisions.push(decision);
-        }
-        if rustix::process::geteuid().is_root() {
-            for plan in netns::orphans() {
-                if !dry_run {
-                    netns::remove(&plan);
-                }
-                decisions.push(CleanupDecision {
-                    lease_id: plan.name.replacen("cbx-", "cbx_", 1),
-                    name: plan.name.clone(),
-                    delete: true,
-                    reason: "network namespace of a lease that is gone".into(),
-                });
-            }
-        }
-        Ok(decisions)
-    }
-}
-
-fn dir_name(dir: &Path) -> String {
-    dir.file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-fn modified_age(dir: &Path, now: i64) -> i64 {
-    std::fs::metadata(dir)
-        .and_then(|meta| meta.modified())
-        .ok()
-        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|since| now - since.as_secs() as i64)
-        .unwrap_or(0)
 }

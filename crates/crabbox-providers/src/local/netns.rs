@@ -66,7 +66,7 @@ pub fn require_root() -> Result<(), ProviderError> {
 }
 
 fn ip(args: &[&str]) -> Result<(), ProviderError> {
-    let output = Command::new("ip")
+    let output = super::sshd::clean_environment(&mut Command::new("ip"))
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -204,7 +204,7 @@ fn blocks_in_use(root: &Path) -> Vec<u32> {
 
 /// Pids still running inside the namespace.
 pub fn pids(plan: &NetnsLease) -> Vec<i32> {
-    Command::new("ip")
+    super::sshd::clean_environment(&mut Command::new("ip"))
         .args(["netns", "pids", &plan.name])
         .stderr(Stdio::null())
         .output()

@@ -127,6 +127,50 @@ impl LocalRecord {
     }
 }
 
+/// The id of the inventory under `root`, created on first use (`O_EXCL`, so
+/// processes racing to create it agree on one).
+pub fn inventory_id(root: &Path) -> std::io::Result<String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = root.join(".inventory-id");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let id = text.trim();
+        if !id.is_empty() {
+            return Ok(id.to_string());
+        }
+    }
+    crabbox_core::ensure_private_dir(root)?;
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
+    let id: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+    {
+        Ok(mut file) => {
+            file.write_all(format!("{id}\n").as_bytes())?;
+            Ok(id)
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            // Another process won; it may still be writing, so wait for its id.
+            for _ in 0..100 {
+                let text = std::fs::read_to_string(&path)?;
+                if text.ends_with('\n') {
+                    return Ok(text.trim().to_string());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(std::io::Error::other(format!(
+                "{} stays empty",
+                path.display()
+            )))
+        }
+        Err(error) => Err(error),
+    }
+}
+
 /// `crabbox-<slug>-<8 hex of fnv1a32(lease)>`.
 pub fn resource_name(lease_id: &str, slug: &str) -> String {
     let hash = crabbox_core::fnv1a32(lease_id.as_bytes());

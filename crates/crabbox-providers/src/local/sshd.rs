@@ -76,6 +76,21 @@ pub fn write_config(
     write_private(&files.config(), &config)
 }
 
+/// Gives a process the local provider starts a clean environment: nothing the
+/// starting process holds (a coordinator's tokens, database URL or provider
+/// credentials) is inherited, only a fixed `PATH`, the user's `HOME` and `LANG`.
+pub fn clean_environment(command: &mut Command) -> &mut Command {
+    let home = std::env::var_os("HOME").unwrap_or_else(|| "/".into());
+    command
+        .env_clear()
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
+        .env("HOME", home)
+        .env("LANG", "C.UTF-8")
+}
+
 pub fn write_private(path: &Path, text: &str) -> Result<(), ProviderError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -121,7 +136,7 @@ pub fn start(files: &LeaseFiles, sshd: &Path, prefix: &[String]) -> Result<i32, 
         }
         None => Command::new(sshd),
     };
-    let output = command
+    let output = clean_environment(&mut command)
         .arg("-f")
         .arg(files.config())
         .arg("-E")

@@ -193,6 +193,7 @@ pub fn lease(id: &str, owner: &str, org: &str, created_at: i64) -> LeaseRecord {
         estimated_hourly_usd: 0.0175,
         max_estimated_usd: 1.25,
         release_deletes_server: true,
+        cleanup_pending: false,
         cleanup_attempts: 2,
         cleanup_error: "cleanup failed once".into(),
         failure_error: "none".into(),
@@ -210,6 +211,7 @@ pub fn lease(id: &str, owner: &str, org: &str, created_at: i64) -> LeaseRecord {
             cleanup_retry_at: Some(Timestamp(created_at + 8)),
             provisioning_started_at: Some(Timestamp(created_at + 9)),
             provisioning_instance: "instance-1".into(),
+            inventory_scope: "local:0123456789abcdef".into(),
         },
     }
 }
