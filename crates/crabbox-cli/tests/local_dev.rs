@@ -122,7 +122,8 @@ fn without_the_development_setting_local_is_not_brokered() {
     );
 
     // Without CRABBOX_PROVIDERS it starts, brokers nothing, and says why.
-    let coordinator = Coordinator::start_with_env(&sandbox, &[("CRABBOX_COORDINATOR_LOCAL_DEV", "0")]);
+    let coordinator =
+        Coordinator::start_with_env(&sandbox, &[("CRABBOX_COORDINATOR_LOCAL_DEV", "0")]);
     coordinator.configure(&mut sandbox);
     let output = sandbox.run(&["warmup"]);
     assert_ne!(output.code, 0, "{}", output.stdout);

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use super::record::LocalRecord;
 use super::netns;
+use super::record::LocalRecord;
 use super::sshd::{self, LeaseFiles};
 use super::{LocalProvider, INCOMPLETE_GRACE_SECS};
 use crate::{CleanupDecision, ProviderError, Reaper};
