@@ -180,6 +180,10 @@ pub struct RunArgs {
     /// Run the words as one `bash -lc` script.
     #[arg(long)]
     pub shell: bool,
+    /// Run the command without a login shell (the user's profile is not read;
+    /// `run.loginShell: false` in config).
+    #[arg(long = "no-login-shell")]
+    pub no_login_shell: bool,
     /// Forward these local env vars too (repeatable, comma lists, PREFIX*).
     #[arg(long = "allow-env", value_delimiter = ',')]
     pub allow_env: Vec<String>,

@@ -188,7 +188,7 @@ impl Client {
             .bytes()
             .await
             .map_err(|error| ClientError::transport(&self.base_url, &error))?;
-        serde_json::from_slice(&body).map_err(|error| ClientError::Decode {
+        crabbox_proto::wire::from_json_slice(&body).map_err(|error| ClientError::Decode {
             context: what.to_string(),
             message: error.to_string(),
         })

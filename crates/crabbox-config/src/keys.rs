@@ -185,6 +185,14 @@ pub static KEYS: &[KeySpec] = &[
         &["CRABBOX_SYNC_ALLOW_LARGE"],
         Some("false"),
     ),
+    // The command runs in the user's login shell (its profile sets PATH) unless
+    // this is off; a slow or broken profile then costs nothing.
+    KeySpec::new(
+        "run.loginShell",
+        Bool,
+        &["CRABBOX_RUN_LOGIN_SHELL"],
+        Some("true"),
+    ),
     KeySpec::new("sync.exclude", List, &[], None),
     KeySpec::new("sync.include", List, &[], None),
     KeySpec::new(

@@ -115,7 +115,7 @@ pub fn parse<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError>
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(bytes).map_err(|error| {
+    crabbox_proto::wire::from_json_slice(bytes).map_err(|error| {
         ApiError::bad_request(
             "invalid_json",
             format!("request body is not valid JSON for this endpoint: {error}"),

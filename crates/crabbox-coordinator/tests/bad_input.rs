@@ -83,7 +83,7 @@ async fn malformed_oversized_and_unauthorized_requests() {
             .call(
                 "PUT",
                 &format!("/v1/leases/{id}/registration"),
-                Some(json!({"provider": "ssh", "slug": "twin-krill", "host": "10.0.0.1"})),
+                Some(json!({"provider": "ssh", "target": "linux", "slug": "twin-krill", "host": "10.0.0.1"})),
             )
             .await;
         assert_eq!(status, 201, "{body}");
@@ -107,7 +107,7 @@ async fn malformed_oversized_and_unauthorized_requests() {
         .call(
             "PUT",
             "/v1/leases/cbx_0000000000a1/registration",
-            Some(json!({"provider": "ssh", "host": "10.0.0.2"})),
+            Some(json!({"provider": "ssh", "target": "linux", "host": "10.0.0.2"})),
         )
         .await;
     assert_eq!(
@@ -191,7 +191,7 @@ async fn fuzzing_every_json_endpoint_never_breaks_the_server() {
         .call(
             "PUT",
             "/v1/leases/cbx_0000000000f1/registration",
-            Some(json!({"provider": "ssh"})),
+            Some(json!({"provider": "ssh", "target": "linux", "host": "10.0.0.3"})),
         )
         .await;
     let lease = lease["lease"]["id"].as_str().unwrap().to_string();
@@ -219,7 +219,7 @@ async fn fuzzing_every_json_endpoint_never_breaks_the_server() {
         (
             "PUT",
             format!("/v1/leases/{lease}/registration"),
-            json!({"provider": "ssh", "sshPort": 22}),
+            json!({"provider": "ssh", "target": "linux", "host": "10.0.0.4", "sshPort": 22}),
         ),
         (
             "POST",

@@ -320,7 +320,7 @@ async fn register(api: &Api, id: &str, slug: &str, idle: i64) {
         .call(
             "PUT",
             &format!("/v1/leases/{id}/registration"),
-            Some(json!({"provider": "ssh", "slug": slug, "host": "10.0.0.1", "ttlSeconds": 7200, "idleTimeoutSeconds": idle})),
+            Some(json!({"provider": "ssh", "target": "linux", "slug": slug, "host": "10.0.0.1", "ttlSeconds": 7200, "idleTimeoutSeconds": idle})),
         )
         .await;
     assert_eq!(status, 201, "{body}");

@@ -29,7 +29,7 @@ async fn probe(backend: &str) -> Answers {
         .call(
             "PUT",
             "/v1/leases/cbx_0000000000c1/registration",
-            Some(json!({"provider": "ssh", "slug": "calm-krill", "host": "10.0.0.1"})),
+            Some(json!({"provider": "ssh", "target": "linux", "slug": "calm-krill", "host": "10.0.0.1"})),
         )
         .await;
     assert_eq!(status, 201, "{body}");

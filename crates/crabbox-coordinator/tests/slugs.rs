@@ -41,7 +41,9 @@ async fn two_owners(backend: &str) {
         .call(
             "PUT",
             &format!("/v1/leases/{slug}/registration"),
-            Some(json!({"provider": "ssh", "host": "203.0.113.9", "slug": slug})),
+            Some(
+                json!({"provider": "ssh", "target": "linux", "host": "203.0.113.9", "slug": slug}),
+            ),
         )
         .await;
     assert_eq!(status, 201, "{body}");

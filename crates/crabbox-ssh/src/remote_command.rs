@@ -75,6 +75,8 @@ pub struct RemoteCommand {
     pub argv: Vec<String>,
     /// Force `bash -lc '<joined words>'`.
     pub shell: bool,
+    /// Run through a login shell (`bash -l`), whose profile sets the user's PATH.
+    pub login_shell: bool,
     /// Ordered `NAME=value` pairs exported to the command. Their values travel
     /// on the session's stdin ([`RemoteCommand::input`]), never in a command line
     /// that `ps` shows locally or on the runner.
@@ -91,6 +93,11 @@ impl RemoteCommand {
     /// The single string handed to `ssh`.
     pub fn render(&self) -> String {
         let workdir = shell_quote(&self.workdir);
+        let bash = if self.login_shell {
+            "bash -lc"
+        } else {
+            "bash -c"
+        };
         let inner = if self.shell || needs_shell(&self.argv) {
             let script = if self.shell {
                 self.argv.join(" ")
@@ -98,13 +105,13 @@ impl RemoteCommand {
                 shell_script(&self.argv)
             };
             format!(
-                "bash -lc {}",
+                "{bash} {}",
                 shell_quote(&format!("cd {workdir} && {script}"))
             )
         } else {
             let words: Vec<String> = self.argv.iter().map(|w| shell_quote(w)).collect();
             format!(
-                "bash -lc {} bash {}",
+                "{bash} {} bash {}",
                 shell_quote(&format!("cd {workdir} && exec \"$@\"")),
                 words.join(" ")
             )
@@ -238,6 +245,7 @@ mod tests {
             workdir: "/w/x".into(),
             argv: words(&["echo", "hi there"]),
             shell: false,
+            login_shell: true,
             env: vec![("CI".into(), "1".into()), ("bad-name".into(), "x".into())],
             pid_file: "/tmp/p/run_1".into(),
             prologue: None,
@@ -258,6 +266,7 @@ mod tests {
             workdir: "/w".into(),
             argv: words(&["true"]),
             shell: false,
+            login_shell: false,
             env: vec![("TOKEN".into(), "two\nlines 'quoted'".into())],
             pid_file: "/tmp/p/run_1".into(),
             prologue: None,
@@ -272,5 +281,7 @@ mod tests {
         };
         assert!(without.input().is_empty());
         assert!(without.render().starts_with("mkdir -p"));
+        assert!(without.render().contains(" bash -c "));
+        assert!(!without.render().contains("bash -lc"));
     }
 }

@@ -51,6 +51,9 @@ fn command(workdir: &str, script: &str, pid_file: &str) -> RemoteCommand {
         workdir: workdir.to_string(),
         argv: vec![script.to_string()],
         shell: true,
+        // Root's login profile on test machines is slow; these tests are about
+        // the transport, not the profile.
+        login_shell: false,
         env: vec![("GREETING".into(), "it's here".into())],
         pid_file: pid_file.to_string(),
         prologue: None,

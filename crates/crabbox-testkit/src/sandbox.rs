@@ -140,6 +140,10 @@ impl Sandbox {
             }
         }
         command.env("HOME", self.home());
+        // The lease shell is sshd's: a login shell there reads the machine user's
+        // profile (root's runs pyenv, which stalls for a minute after an
+        // interrupted rehash). Tests that are about the login shell set it back.
+        command.env("CRABBOX_RUN_LOGIN_SHELL", "false");
         for (name, value) in &self.extra_env {
             command.env(name, value);
         }

@@ -69,10 +69,13 @@ pub fn lease_from_wire(record: &wire::Lease) -> Result<Lease, ProviderError> {
 }
 
 fn unchecked_lease(record: &wire::Lease) -> Lease {
-    let server_id = if record.server_id.is_empty() {
+    // The provider's id: its text form (`cloudID`), else the numeric serverID.
+    let server_id = if !record.cloud_id.is_empty() {
         record.cloud_id.clone()
+    } else if record.server_id != 0 {
+        record.server_id.to_string()
     } else {
-        record.server_id.clone()
+        String::new()
     };
     Lease {
         id: record.id.clone(),

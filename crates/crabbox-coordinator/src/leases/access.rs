@@ -53,13 +53,14 @@ pub fn check_expected_provider(record: &LeaseRecord, expected: Option<&str>) -> 
     let Some(expected) = expected else {
         return Ok(());
     };
-    let normalized = expected.trim().to_lowercase();
-    if normalized.is_empty() {
+    // Exactly a normalized provider name, as the Node coordinator requires.
+    let normalized = super::registration::provider_name(expected).filter(|name| name == expected);
+    let Some(normalized) = normalized else {
         return Err(ApiError::bad_request(
             "invalid_expected_provider",
-            "expectedProvider must be a provider name",
+            "expectedProvider must be a nonempty normalized provider",
         ));
-    }
+    };
     let canonical = crabbox_providers::canonical_name(&normalized).unwrap_or(normalized.as_str());
     if canonical != record.lease.provider {
         return Err(ApiError::conflict(

@@ -254,7 +254,9 @@ async fn provision(
 
 fn apply_machine(record: &mut LeaseRecord, machine: &Machine) {
     let lease = &mut record.lease;
-    lease.server_id = machine.server_id.clone();
+    // The wire's serverID is numeric (0 when the provider's id is not a number);
+    // cloudID keeps the provider's id as text either way.
+    lease.server_id = machine.server_id.trim().parse().unwrap_or(0);
     lease.cloud_id = machine.server_id.clone();
     lease.server_name = machine.name.clone();
     if !machine.server_type.is_empty() {

@@ -1,14 +1,11 @@
-//! Lease changes after create: heartbeat, release, cancel-create, registration.
+//! Lease changes after create: heartbeat, release, cancel-create.
 
-use axum::http::StatusCode;
-use crabbox_proto::wire::{
-    HeartbeatRequest, Lease, LeaseState, RegistrationRequest, ReleaseRequest,
-};
-use crabbox_store::{LeaseRecord, Update};
+use crabbox_proto::wire::{HeartbeatRequest, Lease, LeaseState, ReleaseRequest};
+use crabbox_store::LeaseRecord;
 
 use super::access::{check_expected_provider, find_visible};
 use super::cleanup;
-use super::request::{lifetime_or, DEFAULT_IDLE_SECS, DEFAULT_TTL_SECS, MAX_LIFETIME_SECS};
+use super::request::MAX_LIFETIME_SECS;
 use crate::auth::Principal;
 use crate::error::{updated, ApiError, ApiResult};
 use crate::state::Coordinator;
@@ -182,116 +179,4 @@ pub async fn cancel_create(
     )
     .await
     .map(Some)
-}
-
-/// Records (or refreshes) a machine provisioned outside the coordinator.
-pub async fn register(
-    coordinator: &Coordinator,
-    principal: &Principal,
-    lease_id: &str,
-    request: &RegistrationRequest,
-) -> ApiResult<(StatusCode, Lease)> {
-    if crabbox_core::LeaseId::parse(lease_id).is_none() && !valid_external_id(lease_id) {
-        return Err(ApiError::bad_request(
-            "invalid_lease_id",
-            "registered ids are cbx_ ids or 3-128 characters of [A-Za-z0-9_.:-]",
-        ));
-    }
-    let provider = request.provider.trim().to_lowercase();
-    if provider.is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_provider",
-            "registration needs a provider",
-        ));
-    }
-    let now = coordinator.now();
-    let apply = |lease: &mut Lease| {
-        lease.target = if request.target.is_empty() {
-            "linux".into()
-        } else {
-            request.target.clone()
-        };
-        lease.host = request.host.clone();
-        lease.cloud_id = request.cloud_id.clone();
-        lease.server_type = request.server_type.clone();
-        lease.ssh_user = request.ssh_user.clone();
-        lease.ssh_port = request.ssh_port.clone();
-        lease.work_root = request.work_root.clone();
-        lease.pond = request.pond.clone();
-        lease.exposed_ports = request.exposed_ports.clone();
-        lease.ttl_seconds = lifetime_or(request.ttl_seconds, DEFAULT_TTL_SECS);
-        lease.idle_timeout_seconds = lifetime_or(request.idle_timeout_seconds, DEFAULT_IDLE_SECS);
-        lease.state = LeaseState::Active;
-        lease.last_touched_at = now;
-        lease.updated_at = now;
-        lease.ended_at = None;
-        lease.released_at = None;
-        lease.expires_at = lease.compute_expires_at();
-    };
-    let refreshed = coordinator
-        .store()
-        .update_lease(lease_id, |record| {
-            let lease = &mut record.lease;
-            if !principal.owns(&lease.owner, &lease.org) || lease.lifecycle != "registered" || lease.provider != provider {
-                return Err(ApiError::conflict("lease_id_conflict", format!("lease {lease_id} belongs to another owner, is managed, or has another provider")));
-            }
-            apply(lease);
-            Ok(lease.clone())
-        })
-        .await;
-    match refreshed {
-        Ok(lease) => return Ok((StatusCode::OK, lease)),
-        Err(Update::NotFound) => {}
-        other => return updated(other, "lease").map(|lease| (StatusCode::OK, lease)),
-    }
-    let mut lease = Lease {
-        id: lease_id.to_string(),
-        provider,
-        lifecycle: "registered".into(),
-        owner: principal.owner.clone(),
-        org: principal.org.clone(),
-        keep: true,
-        created_at: now,
-        ..Lease::default()
-    };
-    apply(&mut lease);
-    let requested_slug = (!request.slug.is_empty()).then(|| request.slug.clone());
-    if let Some(slug) = &requested_slug {
-        crabbox_core::validate_requested_slug(slug)
-            .map_err(|error| ApiError::bad_request("invalid_slug", error.to_string()))?;
-    }
-    let record = LeaseRecord {
-        lease,
-        ..LeaseRecord::default()
-    };
-    match coordinator
-        .store()
-        .reserve_lease(record, now, now, |admission, record| {
-            // A registration never takes a slug a live lease of any owner holds.
-            record.lease.slug =
-                crabbox_core::allocate_slug(&record.lease.id, requested_slug.as_deref(), |slug| {
-                    admission.taken_slugs.contains(slug)
-                })
-                .map_err(|error| ApiError::conflict("slug_unavailable", error.to_string()))?;
-            Ok(())
-        })
-        .await
-    {
-        Ok(record) => Ok((StatusCode::CREATED, record.lease)),
-        Err(crabbox_store::Reserve::Conflict(_)) => Err(ApiError::conflict(
-            "lease_id_conflict",
-            "the lease was registered concurrently; retry",
-        )),
-        Err(crabbox_store::Reserve::Rejected(error)) => Err(error),
-        Err(crabbox_store::Reserve::Store(error)) => Err(error.into()),
-    }
-}
-
-fn valid_external_id(id: &str) -> bool {
-    let bytes = id.as_bytes();
-    (3..=128).contains(&bytes.len())
-        && bytes[0].is_ascii_alphanumeric()
-        && bytes
-            .iter()
-            .all(|byte| byte.is_ascii_alphanumeric() || b"_.:-".contains(byte))
 }

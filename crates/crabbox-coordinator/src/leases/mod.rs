@@ -6,6 +6,7 @@ pub mod admin;
 pub mod cleanup;
 pub mod create;
 pub mod lifecycle;
+pub mod registration;
 pub mod request;
 
 /// Provider text as stored on a lease or sent to a client: first line, bounded.

@@ -15,7 +15,7 @@ use crate::auth::Principal;
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::leases::request::IdSource;
-use crate::leases::{access, admin, create, lifecycle};
+use crate::leases::{access, admin, create, lifecycle, registration};
 use crate::state::Coordinator;
 
 type LeaseResponse = ApiResult<(StatusCode, Json<LeaseEnvelope>)>;
@@ -147,7 +147,7 @@ pub async fn register(
     Id(id): Id,
     JsonBody(request): JsonBody<RegistrationRequest>,
 ) -> LeaseResponse {
-    let (status, lease) = lifecycle::register(&coordinator, &principal, &id, &request).await?;
+    let (status, lease) = registration::register(&coordinator, &principal, &id, &request).await?;
     Ok(envelope(status, lease))
 }
 

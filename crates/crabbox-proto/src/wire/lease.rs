@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
+use super::fields::{port_strings, server_id, string_or_number};
 use super::{is_false, is_zero, Timestamp};
 
 /// The five coordinator lease states; `provisioning` and `active` are live.
@@ -74,14 +75,29 @@ pub struct Lease {
     pub profile: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub pond: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", with = "port_strings")]
     pub exposed_ports: Vec<u16>,
     #[serde(rename = "cloudID", skip_serializing_if = "String::is_empty")]
     pub cloud_id: String,
-    #[serde(rename = "serverID", skip_serializing_if = "String::is_empty")]
-    pub server_id: String,
+    /// The provider's numeric server id; always present, 0 when there is none.
+    #[serde(rename = "serverID", with = "server_id")]
+    pub server_id: i64,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub server_name: String,
+    /// The provider key a managed lease was created with; `""` for registered
+    /// leases (the Node coordinator always sends the field for them).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub provider_key: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub windows_mode: String,
+    #[serde(skip_serializing_if = "is_false")]
+    pub desktop: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub desktop_env: String,
+    #[serde(skip_serializing_if = "is_false")]
+    pub browser: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub code: bool,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub host: String,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -104,6 +120,9 @@ pub struct Lease {
     pub updated_at: Timestamp,
     pub last_touched_at: Timestamp,
     pub expires_at: Timestamp,
+    /// When a registered lease was first recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registered_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub released_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -144,22 +163,6 @@ impl Lease {
             .plus_seconds(ttl)
             .min(self.last_touched_at.plus_seconds(idle))
     }
-}
-
-/// Ports arrive as `2222` or `"2222"` depending on the client.
-fn string_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Port {
-        Text(String),
-        Number(u64),
-        Null(()),
-    }
-    Ok(match Port::deserialize(deserializer)? {
-        Port::Text(text) => text,
-        Port::Number(number) => number.to_string(),
-        Port::Null(()) => String::new(),
-    })
 }
 
 /// `POST /v1/leases` and `PUT /v1/leases/{id}`.
@@ -204,7 +207,7 @@ pub struct CreateLeaseRequest {
     pub keep: bool,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub pond: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", with = "port_strings")]
     pub exposed_ports: Vec<u16>,
 }
 
@@ -247,13 +250,35 @@ pub struct RegistrationRequest {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub target: String,
     #[serde(skip_serializing_if = "String::is_empty")]
+    pub windows_mode: String,
+    #[serde(skip_serializing_if = "is_false")]
+    pub desktop: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub desktop_env: String,
+    #[serde(skip_serializing_if = "is_false")]
+    pub browser: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub code: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub host: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub slug: String,
     #[serde(rename = "cloudID", skip_serializing_if = "String::is_empty")]
     pub cloud_id: String,
+    #[serde(
+        rename = "serverID",
+        skip_serializing_if = "is_zero",
+        with = "server_id"
+    )]
+    pub server_id: i64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub server_name: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub server_type: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub class: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub profile: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub ssh_user: String,
     #[serde(
@@ -261,6 +286,10 @@ pub struct RegistrationRequest {
         deserialize_with = "string_or_number"
     )]
     pub ssh_port: String,
+    /// Kept as sent: the coordinator drops invalid entries itself, as the Node
+    /// coordinator does, rather than refusing the registration.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ssh_fallback_ports: Vec<serde_json::Value>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub work_root: String,
     #[serde(skip_serializing_if = "is_zero")]
@@ -270,7 +299,7 @@ pub struct RegistrationRequest {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub pond: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub exposed_ports: Vec<u16>,
+    pub exposed_ports: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -4,6 +4,9 @@
 
 mod account;
 mod control;
+mod decode;
+mod fields;
+pub mod go_types;
 mod lease;
 mod run;
 mod timestamp;
@@ -13,6 +16,7 @@ pub use account::{Usage, UsageGroup, UsageLimits, UsageReport};
 pub use control::{
     ClientFrame, ServerFrame, CONTROL_PROTOCOL, DEFAULT_SUBSCRIBE_LIMIT, MAX_SUBSCRIBE_LIMIT,
 };
+pub use decode::{from_json_slice, DecodeError};
 pub use lease::{
     CancelCreateRequest, CreateLeaseRequest, HeartbeatRequest, Lease, LeaseEnvelope, LeaseState,
     LeasesEnvelope, RegistrationRequest, ReleaseRequest,

@@ -232,11 +232,12 @@ pub fn remove(plan: &NetnsLease) {
     registry::forget(plan);
 }
 
-/// Namespaces this machine's registry records for a lease directory that no
-/// longer exists: their lease was deleted behind our back, or the process that
-/// created them was killed before it could.
-pub fn orphans() -> Vec<NetnsLease> {
-    registry::orphans()
+/// Namespaces the machine's registry records for a lease directory under
+/// `root` (one state directory's leases) that no longer exists: their lease
+/// was deleted behind our back, or the process that created them was killed
+/// before it could. Other state directories' namespaces are theirs to sweep.
+pub fn orphans(root: &Path) -> Vec<NetnsLease> {
+    registry::orphans(root)
 }
 
 const PENDING_FILE: &str = "netns.json";

@@ -46,7 +46,7 @@ impl Reaper for LocalProvider {
             decisions.push(decision);
         }
         if rustix::process::geteuid().is_root() {
-            for plan in netns::orphans() {
+            for plan in netns::orphans(&self.root) {
                 if !dry_run {
                     netns::remove(&plan);
                 }

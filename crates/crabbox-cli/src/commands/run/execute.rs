@@ -288,6 +288,7 @@ impl Session<'_> {
             workdir: workdir.to_string(),
             argv: self.args.command.clone(),
             shell: self.args.shell,
+            login_shell: self.config.bool("run.loginShell"),
             env,
             pid_file: pid_file.clone(),
             prologue: Some(trailer.prologue),

@@ -106,7 +106,15 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
     let stop_after = StopAfter::parse(args.stop_after.as_deref())?;
     let started = Instant::now();
     app.printer.quiet = args.timing_json;
-    let (repo, config) = app.repo_config(create_flags(&args.create))?;
+    let mut flags = create_flags(&args.create);
+    if args.no_login_shell {
+        flags.push(crabbox_config::FlagValue {
+            key: "run.loginShell",
+            flag: "--no-login-shell".into(),
+            value: "false".into(),
+        });
+    }
+    let (repo, config) = app.repo_config(flags)?;
     let mut settings = LeaseSettings::new(&config, args.keep.unwrap_or(false), &args.create)?;
     settings.repo_root = repo.root.display().to_string();
     let sync_options = sync_options(&config, &args);

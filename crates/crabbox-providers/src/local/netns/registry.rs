@@ -41,8 +41,8 @@ pub(super) fn forget(plan: &NetnsLease) {
     let _ = std::fs::remove_file(entry_path(plan));
 }
 
-/// Entries whose lease directory is gone.
-pub(super) fn orphans() -> Vec<NetnsLease> {
+/// Entries for lease directories under `root` that are gone.
+pub(super) fn orphans(root: &Path) -> Vec<NetnsLease> {
     let Ok(entries) = std::fs::read_dir(REGISTRY_DIR) else {
         return Vec::new();
     };
@@ -50,7 +50,7 @@ pub(super) fn orphans() -> Vec<NetnsLease> {
         .flatten()
         .filter_map(|file| {
             let entry: Entry = serde_json::from_slice(&std::fs::read(file.path()).ok()?).ok()?;
-            (!entry.lease_dir.exists()).then_some(entry.plan)
+            (entry.lease_dir.starts_with(root) && !entry.lease_dir.exists()).then_some(entry.plan)
         })
         .collect()
 }
