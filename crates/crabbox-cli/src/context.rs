@@ -396,6 +396,7 @@ pub fn provider_settings(paths: &Paths, config: &Config) -> ProviderSettings {
         work_root: text("static.workRoot"),
     };
     settings.local_netns = config.bool("local.netns");
+    settings.local_home = text("local.home").map(|home| expand_home(&home, &paths.home));
     settings.sealos = crate::sealos_flags::settings(config, &paths.home);
     settings
 }

@@ -234,6 +234,7 @@ pub static KEYS: &[KeySpec] = &[
     KeySpec::new("trust.repos", List, &["CRABBOX_TRUST_REPOS"], None).trusted_only(),
     KeySpec::new("local.netns", Bool, &["CRABBOX_LOCAL_NETNS"], Some("false")).trusted_only(),
     KeySpec::new("local.workRoot", Str, &["CRABBOX_LOCAL_WORK_ROOT"], None).trusted_only(),
+    KeySpec::new("local.home", Str, &["CRABBOX_LOCAL_HOME"], None).trusted_only(),
     // Sealos DevBox: a checkout may only choose whether release deletes; the
     // cluster, credentials, image and routes stay the operator's choice.
     KeySpec::new(

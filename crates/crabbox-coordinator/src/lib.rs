@@ -95,7 +95,14 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
         .map_err(|error| format!("cannot open the database: {error}"))?;
     let mut paths = Paths::from_env();
     paths.state_dir = options.state_dir.clone();
-    let providers = Providers::build(&settings.providers, &ProviderSettings::new(paths))?;
+    let mut provider_settings = ProviderSettings::new(paths);
+    // `local.home` for brokered local leases (single-user development only).
+    provider_settings.local_home = options
+        .env
+        .get("CRABBOX_LOCAL_HOME")
+        .filter(|home| !home.trim().is_empty())
+        .map(std::path::PathBuf::from);
+    let providers = Providers::build(&settings.providers, &provider_settings)?;
     let listener = tokio::net::TcpListener::bind(&options.listen)
         .await
         .map_err(|error| format!("cannot listen on {}: {error}", options.listen))?;

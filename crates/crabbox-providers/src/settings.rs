@@ -35,6 +35,9 @@ pub struct ProviderSettings {
     pub static_host: StaticSettings,
     /// `local.netns`: local leases get their own network namespace (root only).
     pub local_netns: bool,
+    /// `local.home`: the HOME of a local lease's sessions, instead of the
+    /// account's own (whose shell profile then is not read).
+    pub local_home: Option<PathBuf>,
     /// `sealosDevbox.*`.
     pub sealos: crate::sealos::SealosSettings,
 }
@@ -47,6 +50,7 @@ impl ProviderSettings {
             ssh: SshSettings::default(),
             static_host: StaticSettings::default(),
             local_netns: false,
+            local_home: None,
             sealos: crate::sealos::SealosSettings::default(),
         }
     }

@@ -140,10 +140,10 @@ impl Sandbox {
             }
         }
         command.env("HOME", self.home());
-        // The lease shell is sshd's: a login shell there reads the machine user's
-        // profile (root's runs pyenv, which stalls for a minute after an
-        // interrupted rehash). Tests that are about the login shell set it back.
-        command.env("CRABBOX_RUN_LOGIN_SHELL", "false");
+        // Lease sessions get the sandbox HOME, not the machine account's: sshd's
+        // shells read that account's profile (root's runs pyenv, which stalls a
+        // minute after an interrupted rehash), and tests must not depend on it.
+        command.env("CRABBOX_LOCAL_HOME", self.home());
         for (name, value) in &self.extra_env {
             command.env(name, value);
         }

@@ -61,9 +61,12 @@ impl SshdFixture {
              AuthorizedKeysFile {root}/authorized_keys\nPidFile {root}/sshd.pid\n\
              PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n\
              StrictModes no\nPermitRootLogin prohibit-password\nLogLevel VERBOSE\n\
-             MaxSessions 64\n",
+             MaxSessions 64\nSetEnv HOME={root}/home\n",
             root = root.display()
         );
+        // Sessions get a HOME of their own: the account's shell profile (root's
+        // on test machines) is not the test's business.
+        std::fs::create_dir_all(root.join("home")).unwrap();
         std::fs::write(root.join("sshd_config"), config).unwrap();
         if crate::is_root() {
             std::fs::create_dir_all("/run/sshd").unwrap();

@@ -81,7 +81,10 @@ pub fn local_providers(state: &Path) -> Providers {
     let mut paths = Paths::from_lookup(|_| None);
     paths.state_dir = state.to_path_buf();
     paths.home = state.to_path_buf();
-    Providers::build(&["local".to_string()], &ProviderSettings::new(paths)).unwrap()
+    let mut settings = ProviderSettings::new(paths);
+    // Lease sessions never read the machine account's shell profile.
+    settings.local_home = Some(state.to_path_buf());
+    Providers::build(&["local".to_string()], &settings).unwrap()
 }
 
 pub struct Running {

@@ -40,6 +40,8 @@ pub struct LocalProvider {
     root: PathBuf,
     /// New leases get their own network namespace (`local.netns`).
     netns: bool,
+    /// HOME of the lease's sessions (`local.home`); `None` keeps the account's.
+    session_home: Option<PathBuf>,
 }
 
 impl LocalProvider {
@@ -51,7 +53,15 @@ impl LocalProvider {
         LocalProvider {
             root: paths.local_leases_dir(),
             netns,
+            session_home: None,
         }
+    }
+
+    /// Sessions get `home` as HOME, so the account's own shell profile is not
+    /// read (tests use this to stay independent of the machine's root profile).
+    pub fn with_session_home(mut self, home: Option<PathBuf>) -> LocalProvider {
+        self.session_home = home;
+        self
     }
 
     fn files(&self, lease_id: &str) -> Result<LeaseFiles, ProviderError> {
@@ -102,7 +112,13 @@ impl LocalProvider {
                 Some(plan) => (plan.lease_ip.clone(), netns::exec_prefix(plan)),
                 None => ("127.0.0.1".to_string(), Vec::new()),
             };
-            sshd::write_config(files, &listen, port, &record.user)?;
+            sshd::write_config(
+                files,
+                &listen,
+                port,
+                &record.user,
+                self.session_home.as_deref(),
+            )?;
             match sshd::start(files, &sshd, &prefix) {
                 Ok(pid) => {
                     record.port = port;

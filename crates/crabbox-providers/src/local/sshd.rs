@@ -46,8 +46,9 @@ pub fn write_config(
     listen: &str,
     port: u16,
     user: &str,
+    session_home: Option<&Path>,
 ) -> Result<(), ProviderError> {
-    let config = format!(
+    let mut config = format!(
         "ListenAddress {listen}\n\
          Port {port}\n\
          HostKey {host_key}\n\
@@ -73,6 +74,9 @@ pub fn write_config(
         authorized_keys = files.authorized_keys().display(),
         pid_file = files.pid_file().display(),
     );
+    if let Some(home) = session_home {
+        config.push_str(&format!("SetEnv HOME={}\n", home.display()));
+    }
     write_private(&files.config(), &config)
 }
 

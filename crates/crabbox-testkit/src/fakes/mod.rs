@@ -4,6 +4,7 @@
 
 pub mod e2b;
 pub mod islo;
+pub mod node_coordinator;
 pub mod railway;
 pub mod tailscale;
 
