@@ -110,17 +110,31 @@ async fn read(request: Request<Body>, limit: usize) -> Result<Vec<u8>, ApiError>
     }
 }
 
-/// Parses a body; whitespace-only means the type's defaults.
+/// Parses a body; whitespace-only means the type's defaults. A value of the
+/// wrong JSON type is refused with the field's path in the message.
 pub fn parse<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(bytes).map_err(|error| {
+    let not_json = |error: &serde_json::Error| {
         ApiError::bad_request(
             "invalid_json",
             format!("request body is not valid JSON for this endpoint: {error}"),
         )
-    })
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let error = match serde_path_to_error::deserialize(&mut deserializer) {
+        Ok(value) => return deserializer.end().map(|()| value).map_err(|e| not_json(&e)),
+        Err(error) => error,
+    };
+    let path = error.path().to_string();
+    if path == "." || error.inner().is_syntax() || error.inner().is_eof() {
+        return Err(not_json(error.inner()));
+    }
+    Err(ApiError::bad_request(
+        "invalid_json",
+        format!("request body field `{path}` is invalid: {}", error.inner()),
+    ))
 }
 
 #[cfg(test)]
@@ -137,6 +151,11 @@ mod tests {
         );
         let error = parse::<HeartbeatRequest>(br#"{"idleTimeoutSeconds":"soon"}"#).unwrap_err();
         assert_eq!(error.code, "invalid_json");
+        assert!(
+            error.message.contains("`idleTimeoutSeconds`"),
+            "{}",
+            error.message
+        );
         assert_eq!(
             parse::<HeartbeatRequest>(b" \n").unwrap(),
             HeartbeatRequest::default()

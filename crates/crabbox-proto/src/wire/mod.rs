@@ -6,6 +6,9 @@ mod account;
 mod control;
 mod lease;
 mod run;
+mod run_fields;
+mod telemetry;
+mod test_results;
 mod timestamp;
 
 pub use account::{ErrorBody, Health, Whoami};
@@ -21,6 +24,8 @@ pub use run::{
     AppendEventRequest, CreateRunRequest, EventEnvelope, EventsEnvelope, FinishRunRequest,
     LeaseOwner, Run, RunEnvelope, RunEvent, RunState, RunsEnvelope,
 };
+pub use telemetry::{RunTelemetry, RunTelemetryRequest, TelemetrySample};
+pub use test_results::{TestFailure, TestResults};
 pub use timestamp::Timestamp;
 
 pub(crate) fn is_false(value: &bool) -> bool {
