@@ -115,28 +115,35 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
     if !settings.has_credentials() {
         eprintln!("warning: no CRABBOX_ADMIN_TOKEN, CRABBOX_SHARED_TOKEN or CRABBOX_SESSION_SECRET is set; every API request will be refused");
     }
+    let shutdown = shutdown_signal();
     eprintln!(
         "crabbox coordinator listening on http://{address} (database {:?}, providers {})",
         store.backend(),
         providers.names().collect::<Vec<_>>().join(",")
     );
     let coordinator = Coordinator::new(store.clone(), settings, providers, Arc::new(SystemClock));
-    let served = serve(listener, coordinator, shutdown_signal()).await;
+    let served = serve(listener, coordinator, shutdown).await;
     store.close().await;
     eprintln!("crabbox coordinator stopped");
     served.map_err(|error| error.to_string())
 }
 
-async fn shutdown_signal() {
+/// Registers for SIGTERM and SIGINT now (before the `listening on` line, so a
+/// signal sent as soon as it is printed stops the server cleanly) and resolves
+/// on the first of them.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut terminate), Ok(mut interrupt)) = (
+    let handlers = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = terminate.recv() => {}
-        _ = interrupt.recv() => {}
+    );
+    async move {
+        let (Ok(mut terminate), Ok(mut interrupt)) = handlers else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
     }
 }
