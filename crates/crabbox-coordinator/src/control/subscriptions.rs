@@ -114,7 +114,8 @@ impl Subscriptions {
 
     /// Overwrites a subscription's cursor with `seq`: ahead of what was sent it
     /// skips events; moved back, whatever is now behind it and unsent is read
-    /// from the store at once (never anything already sent).
+    /// from the store at once (never anything already sent), unless the
+    /// subscription waits for the client's next `subscribe_run`.
     pub async fn ack(&mut self, link: &mut Link, run_id: &str, seq: i64) -> Result<(), Gone> {
         let Some(cursor) = self.cursors.get_mut(run_id) else {
             return Ok(());
