@@ -104,3 +104,40 @@ fn previews_stop_at_the_cap_but_the_log_keeps_everything() {
     assert_eq!(tail["run"]["state"], "succeeded");
     coordinator.stop();
 }
+
+/// Each recorded event carries the phase the Go CLI sends with it (output
+/// previews none), so the coordinator's event list reads the same for both.
+#[test]
+fn recorded_events_carry_the_go_cli_phases() {
+    let mut sandbox = sandbox();
+    let coordinator = Coordinator::start(&sandbox);
+    coordinator.configure(&mut sandbox);
+    let run = sandbox.expect(0, &["run", "--", "echo", "hi"]);
+    let run_id = common::recorded_run(&run.stderr);
+    let (client, runtime) = coordinator.client();
+    let events = runtime.block_on(client.events(&run_id, 0, 500)).unwrap();
+    let phase_of = |kind: &str| {
+        events
+            .iter()
+            .find(|event| event.kind == kind)
+            .map(|event| event.phase.clone())
+            .unwrap_or_else(|| panic!("no {kind} event in {events:?}"))
+    };
+    let expected = [
+        ("run.started", "starting"),
+        ("sync.started", "sync"),
+        ("sync.finished", "synced"),
+        ("command.started", "command"),
+        ("command.finished", "succeeded"),
+    ];
+    for (kind, phase) in expected {
+        assert_eq!(phase_of(kind), phase, "{kind}: {events:?}");
+    }
+    for event in &events {
+        match event.kind.as_str() {
+            "stdout" | "stderr" => assert!(event.phase.is_empty(), "{event:?}"),
+            _ => assert!(!event.phase.is_empty(), "no phase on {event:?}"),
+        }
+    }
+    coordinator.stop();
+}

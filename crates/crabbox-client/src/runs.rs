@@ -2,7 +2,7 @@
 
 use crabbox_proto::wire::{
     AppendEventRequest, CreateRunRequest, EventEnvelope, EventsEnvelope, FinishRunRequest, Run,
-    RunEnvelope, RunEvent, RunsEnvelope,
+    RunEnvelope, RunEvent, RunTelemetryRequest, RunsEnvelope, TelemetrySample,
 };
 use reqwest::Method;
 
@@ -66,6 +66,21 @@ impl Client {
             .timeout(FINISH_TIMEOUT)
             .json(request);
         let envelope: RunEnvelope = self.json(builder, "POST run finish").await?;
+        Ok(envelope.run)
+    }
+
+    /// `POST /v1/runs/{id}/telemetry`: one machine sample, folded into the run.
+    pub async fn append_run_telemetry(
+        &self,
+        run_id: &str,
+        sample: &TelemetrySample,
+    ) -> Result<Run, ClientError> {
+        let path = format!("/v1/runs/{}/telemetry", segment(run_id));
+        let request = RunTelemetryRequest {
+            telemetry: Some(sample.clone()),
+        };
+        let builder = self.request(Method::POST, &path).json(&request);
+        let envelope: RunEnvelope = self.json(builder, "POST run telemetry").await?;
         Ok(envelope.run)
     }
 

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use crabbox_client::{Client, ClientError, ErrorClass, LeaseFilter, RunFilter, UsageQuery};
 use crabbox_proto::wire::{
     AppendEventRequest, CreateLeaseRequest, CreateRunRequest, FinishRunRequest, HeartbeatRequest,
-    ReleaseRequest,
+    ReleaseRequest, TelemetrySample,
 };
 use serde_json::{json, Value};
 
@@ -271,7 +271,8 @@ async fn run_routes_page_events_and_read_logs_as_text() {
     };
     client.finish_run(run, &finish).await.unwrap();
     assert_eq!(script.last().body["logChunks"], json!(["hi\n"]));
-    assert_eq!(script.last().body["exitCode"], json!(0.0));
+    // An integer, as the Go CLI sends it (Go decodes `exitCode` into an int).
+    assert_eq!(script.last().body["exitCode"], json!(0));
 
     script.answer_text(
         &format!("GET /v1/runs/{run}/logs"),
@@ -295,6 +296,61 @@ async fn run_routes_page_events_and_read_logs_as_text() {
         script.last().query,
         "leaseID=cbx_0123456789ab&state=succeeded"
     );
+}
+
+/// A run as the Node coordinator answers it after telemetry and a failed
+/// finish: text `retryLikely`, typed results and telemetry, empty lease lists.
+fn node_run(id: &str) -> Value {
+    json!({
+        "id": id, "leaseID": "", "leaseIDs": [], "owner": "tester", "org": "acme",
+        "leaseOwners": [], "provider": "hetzner", "target": "linux", "class": "",
+        "serverType": "", "command": ["pnpm", "test"], "state": "failed", "phase": "failed",
+        "exitCode": 1, "logBytes": 0, "logTruncated": false, "blockedStage": "test",
+        "retryLikely": "false",
+        "results": {"format": "junit", "files": ["junit.xml"], "suites": 1, "tests": 2,
+                    "failures": 1, "errors": 0, "skipped": 0, "timeSeconds": 0.5,
+                    "failed": [{"suite": "api", "name": "creates", "kind": "failure"}]},
+        "telemetry": {"start": {"capturedAt": "2026-01-01T00:00:01.000Z", "cpuCount": 4, "load1": 0.5},
+                      "samples": [{"capturedAt": "2026-01-01T00:00:01.000Z", "cpuCount": 4, "load1": 0.5}]},
+        "startedAt": "2026-01-01T00:00:00.000Z", "lastEventAt": "2026-01-01T00:00:05.000Z",
+        "eventCount": 4, "endedAt": "2026-01-01T00:00:05.000Z",
+    })
+}
+
+#[tokio::test]
+async fn run_telemetry_and_node_run_answers() {
+    let (script, url) = server().await;
+    let client = Client::new(&url, Some("token".into())).unwrap();
+    let run = "run_0123456789ab";
+    script.answer(
+        &format!("POST /v1/runs/{run}/telemetry"),
+        200,
+        json!({"run": node_run(run)}),
+    );
+    let sample = TelemetrySample {
+        captured_at: "2026-01-01T00:00:01.000Z".into(),
+        cpu_count: Some(4),
+        load1: Some(0.5),
+        ..TelemetrySample::default()
+    };
+    let answered = client.append_run_telemetry(run, &sample).await.unwrap();
+    let seen = script.last();
+    assert_eq!(
+        (seen.method.as_str(), seen.path.as_str()),
+        ("POST", "/v1/runs/run_0123456789ab/telemetry")
+    );
+    assert_eq!(
+        seen.body,
+        json!({"telemetry": {"capturedAt": "2026-01-01T00:00:01.000Z", "load1": 0.5, "cpuCount": 4}})
+    );
+    assert_eq!(answered.retry_likely, "false");
+    assert_eq!(
+        answered.results.as_ref().map(|results| results.tests),
+        Some(2)
+    );
+    let telemetry = answered.telemetry.expect("telemetry");
+    assert_eq!(telemetry.samples.len(), 1);
+    assert_eq!(telemetry.start.and_then(|start| start.cpu_count), Some(4));
 }
 
 #[tokio::test]

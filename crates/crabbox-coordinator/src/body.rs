@@ -110,16 +110,25 @@ async fn read(request: Request<Body>, limit: usize) -> Result<Vec<u8>, ApiError>
     }
 }
 
-/// Parses a body; whitespace-only means the type's defaults.
+/// Parses a body; whitespace-only means the type's defaults. A value of the
+/// wrong JSON type is refused with the field's path in the message.
 pub fn parse<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
     crabbox_proto::wire::from_json_slice(bytes).map_err(|error| {
-        ApiError::bad_request(
-            "invalid_json",
-            format!("request body is not valid JSON for this endpoint: {error}"),
-        )
+        let message = if error.path.is_empty() || error.path == "." {
+            format!(
+                "request body is not valid JSON for this endpoint: {}",
+                error.message
+            )
+        } else {
+            format!(
+                "request body field `{}` is invalid: {}",
+                error.path, error.message
+            )
+        };
+        ApiError::bad_request("invalid_json", message)
     })
 }
 
@@ -137,6 +146,11 @@ mod tests {
         );
         let error = parse::<HeartbeatRequest>(br#"{"idleTimeoutSeconds":"soon"}"#).unwrap_err();
         assert_eq!(error.code, "invalid_json");
+        assert!(
+            error.message.contains("`idleTimeoutSeconds`"),
+            "{}",
+            error.message
+        );
         assert_eq!(
             parse::<HeartbeatRequest>(b" \n").unwrap(),
             HeartbeatRequest::default()

@@ -165,7 +165,8 @@ async fn gaps_are_refilled_and_acks_never_cause_resends() {
     }
     assert_eq!(socket.follow(&run, 11).await, vec![11]);
 
-    // A new subscription starts over from `after`; what exceeds its limit follows at once.
+    // A new subscription starts over from `after` with one page; after a full
+    // page nothing follows until the client asks again, even when more exists.
     socket.subscribe(&run, 5, 2).await;
     let page = socket.frame().await;
     assert_eq!(
@@ -175,7 +176,16 @@ async fn gaps_are_refilled_and_acks_never_cause_resends() {
         ),
         (2, Some(7))
     );
-    assert_eq!(socket.follow(&run, 11).await, (8..=11).collect::<Vec<_>>());
+    assert!(socket
+        .frame_within(Duration::from_millis(300))
+        .await
+        .is_none());
+    socket.subscribe(&run, 7, 2).await;
+    assert_eq!(
+        socket.follow(&run, 11).await,
+        (8..=11).collect::<Vec<_>>(),
+        "each re-subscribe gets the next page, and the one after 11 is empty"
+    );
     assert!(socket
         .frame_within(Duration::from_millis(300))
         .await
@@ -654,4 +664,80 @@ async fn shutdown_closes_sockets_as_restarting() {
         .expect("open sockets do not block shutdown")
         .unwrap();
     assert_eq!(coordinator.control_sockets(), 0);
+}
+
+/// As the Go CLI pages a backlog: one page per `subscribe_run`, nothing more
+/// (not even live appends) until it asks again, and live pushes once a page
+/// comes back short. Every seq arrives once.
+async fn one_page_per_subscribe(backend: &str) {
+    let dir = temp_dir();
+    let url = database_url(backend, dir.path()).await;
+    let server = Running::start_default(&url, dir.path()).await;
+    let token = user_token("alice", "acme");
+    let api = server.api(&token);
+    let run = create_run(&api).await;
+    append_backlog(&server.coordinator, &run, 249).await;
+    let mut socket = server.control(&token).await;
+    socket.hello().await;
+    socket.subscribe(&run, 0, 100).await;
+    let first = socket.frame().await;
+    assert_eq!(first["events"].as_array().unwrap().len(), 100, "{first}");
+    assert_eq!(first["nextSeq"], 100);
+    socket
+        .send(json!({"type": "ack", "runID": run, "seq": 100}))
+        .await;
+    assert_eq!(append_over_http(&api, &run).await, 251);
+    assert!(
+        socket
+            .frame_within(Duration::from_millis(500))
+            .await
+            .is_none(),
+        "nothing is sent after a full page until the client asks again"
+    );
+    socket.subscribe(&run, 100, 100).await;
+    let mut seqs: Vec<i64> = (1..=100).collect();
+    seqs.extend(socket.follow(&run, 251).await);
+    assert_eq!(seqs, (1..=251).collect::<Vec<_>>());
+    assert_eq!(append_over_http(&api, &run).await, 252);
+    assert_eq!(
+        socket.follow(&run, 252).await,
+        vec![252],
+        "caught up: pushed live"
+    );
+    assert!(socket
+        .frame_within(Duration::from_millis(300))
+        .await
+        .is_none());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_is_sent_one_page_per_subscribe() {
+    for backend in backends() {
+        one_page_per_subscribe(backend).await;
+    }
+}
+
+/// The Node coordinator's codes for a frame without a `type` and a
+/// subscription without a `runID`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_type_and_run_get_the_node_codes() {
+    let dir = temp_dir();
+    let url = database_url("sqlite", dir.path()).await;
+    let server = Running::start_default(&url, dir.path()).await;
+    let mut socket = server.control(&user_token("alice", "acme")).await;
+    socket.hello().await;
+    for (frame, code) in [
+        (r#"{"runID":"run_000000000001"}"#, "unknown_type"),
+        (r#"{"type":null}"#, "unknown_type"),
+        (r#"{"type":"subscribe_run"}"#, "not_found"),
+        (
+            r#"{"type":"subscribe_run","runID":null,"after":3}"#,
+            "not_found",
+        ),
+    ] {
+        expect_error(&mut socket, Message::text(frame), code).await;
+    }
+    socket.round_trip().await;
+    server.stop().await;
 }

@@ -127,7 +127,7 @@ impl Store {
     }
 
     /// A write transaction holding the run's row lock, and the run as stored.
-    async fn locked_run(&self, run_id: &str) -> Result<(Tx, Option<Run>), StoreError> {
+    pub(crate) async fn locked_run(&self, run_id: &str) -> Result<(Tx, Option<Run>), StoreError> {
         self.retrying(|| async {
             let mut tx = self.begin_write(WriteLock::Rows).await?;
             let run = lock_run(self, &mut tx, run_id).await?;

@@ -3,11 +3,11 @@
 
 use sqlx::{Any, AssertSqlSafe, Executor, Row};
 
-use crate::backend::{Tx, WriteLock};
+use crate::backend::{abandon, Tx, WriteLock};
 use crate::document::{decode, encode};
 use crate::events::insert_event;
 use crate::filter::{clamp_limit, Where};
-use crate::{Run, RunEvent, RunState, Store, StoreError, Timestamp};
+use crate::{Run, RunEvent, RunState, Store, StoreError, Timestamp, Update};
 
 const SELECT_RUN: &str = "SELECT id, document FROM runs WHERE id = $1";
 
@@ -46,6 +46,29 @@ impl Store {
         })
         .await?;
         Ok(run.clone())
+    }
+
+    /// Row-locks the run, lets `apply` change it and writes it back, without an
+    /// event (telemetry samples).
+    pub async fn update_run<E: Send>(
+        &self,
+        run_id: &str,
+        apply: impl FnOnce(&mut Run) -> Result<(), E> + Send,
+    ) -> Result<Run, Update<E>> {
+        let (mut tx, stored) = self.locked_run(run_id).await?;
+        let Some(stored) = stored else {
+            abandon(tx).await;
+            return Err(Update::NotFound);
+        };
+        let mut run = stored.clone();
+        if let Err(error) = apply(&mut run) {
+            abandon(tx).await;
+            return Err(Update::Rejected(error));
+        }
+        run.id = stored.id.clone();
+        write_run(&mut tx, &run, Some(&stored)).await?;
+        tx.commit().await?;
+        Ok(run)
     }
 
     pub async fn get_run(&self, id: &str) -> Result<Option<Run>, StoreError> {

@@ -28,9 +28,10 @@ pub struct Recorder {
     pub log: OutputLog,
 }
 
-/// The coordinator's event body: the lease fields it copies onto the run come
+/// The coordinator's event body: the phase as the Go CLI sends it (the run's
+/// phase follows it), and the lease fields the coordinator copies onto the run
 /// from the event's data.
-fn remote_event(kind: &str, message: String, data: &Value) -> AppendEventRequest {
+fn remote_event(kind: &str, phase: &str, message: String, data: &Value) -> AppendEventRequest {
     let field = |key: &str| {
         data.get(key)
             .and_then(Value::as_str)
@@ -52,7 +53,7 @@ fn remote_event(kind: &str, message: String, data: &Value) -> AppendEventRequest
         class: field("class"),
         server_type: field("serverType"),
         exit_code: data.get("exitCode").and_then(Value::as_i64),
-        // Empty: the coordinator derives its canonical phase from the type.
+        phase: phase.to_string(),
         ..AppendEventRequest::default()
     }
 }
@@ -116,7 +117,7 @@ impl Recorder {
         let message = message.into();
         if let Some(remote) = &self.remote {
             if !COORDINATOR_OWNED.contains(&kind) {
-                remote.event(remote_event(kind, message.clone(), &data));
+                remote.event(remote_event(kind, phase, message.clone(), &data));
             }
         }
         if let (Some(history), true) = (&self.history, self.started.get()) {
@@ -165,6 +166,7 @@ mod tests {
     fn lease_fields_of_an_event_reach_the_coordinator() {
         let event = remote_event(
             "lease.created",
+            "leased",
             "lease=cbx_0123456789ab".into(),
             &json!({"leaseID": "cbx_0123456789ab", "slug": "swift-crab", "provider": "local"}),
         );
@@ -172,10 +174,19 @@ mod tests {
         assert_eq!(event.slug, "swift-crab");
         assert_eq!(event.provider, "local");
         assert!(event.data.contains("swift-crab"));
-        assert!(event.phase.is_empty());
-        let bare = remote_event("sync.started", String::new(), &json!({}));
+        assert_eq!(event.phase, "leased");
+        let bare = remote_event("sync.started", "sync", String::new(), &json!({}));
         assert!(bare.data.is_empty() && bare.lease_id.is_empty());
-        let failed = remote_event("run.failed", "boom".into(), &json!({"exitCode": 6}));
-        assert_eq!(failed.exit_code, Some(6));
+        assert_eq!(bare.phase, "sync");
+        let failed = remote_event(
+            "run.failed",
+            "failed",
+            "boom".into(),
+            &json!({"exitCode": 6}),
+        );
+        assert_eq!(
+            (failed.exit_code, failed.phase.as_str()),
+            (Some(6), "failed")
+        );
     }
 }

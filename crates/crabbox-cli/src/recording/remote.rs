@@ -142,6 +142,7 @@ impl Poster {
                 }
                 Preview::Truncated => AppendEventRequest {
                     kind: "output.truncated".into(),
+                    phase: "command".into(),
                     message: format!("output previews stop after {} KiB", PREVIEW_LIMIT / 1024),
                     ..AppendEventRequest::default()
                 },

@@ -188,8 +188,11 @@ impl ControlSocket {
             .map_err(transport)
     }
 
-    /// `subscribe_run`: the coordinator answers with the events after `after`
-    /// (at most `limit`) and then pushes new ones as they are recorded.
+    /// `subscribe_run`: the coordinator answers with one page, the events after
+    /// `after` (at most `limit`). After a full page, subscribe again from its
+    /// last seq for the next one (the Node coordinator and ours both send one
+    /// page per request); after a shorter one new events are pushed as they are
+    /// recorded.
     pub async fn subscribe(
         &mut self,
         run_id: &str,

@@ -33,11 +33,17 @@ pub fn parse(text: &str) -> Parsed {
         Ok(value) => value,
         Err(error) => return invalid("invalid_json", format!("frame is not JSON: {error}")),
     };
-    let Some(kind) = value.get("type").and_then(Value::as_str) else {
+    let Some(object) = value.as_object() else {
         return invalid(
             "invalid_message",
             "a frame is a JSON object with a string \"type\"",
         );
+    };
+    // A frame without a type is answered as the Node coordinator does.
+    let kind = match object.get("type") {
+        None | Some(Value::Null) => "",
+        Some(Value::String(kind)) => kind.as_str(),
+        Some(_) => return invalid("invalid_message", "the frame's \"type\" must be a string"),
     };
     if !KNOWN_TYPES.contains(&kind) {
         return invalid(
@@ -88,9 +94,11 @@ mod tests {
             ("", "invalid_json"),
             ("[1,2]", "invalid_message"),
             (r#"{"type":7}"#, "invalid_message"),
-            (r#"{"runID":"run_1"}"#, "invalid_message"),
+            (r#"{"runID":"run_1"}"#, "unknown_type"),
+            (r#"{"type":null}"#, "unknown_type"),
             (r#"{"type":"dance"}"#, "unknown_type"),
-            (r#"{"type":"subscribe_run"}"#, "invalid_message"),
+            // Answered `not_found` by the session, as a run that does not exist.
+            (r#"{"type":"subscribe_run"}"#, "frame"),
             (
                 r#"{"type":"subscribe_run","runID":"run_1","after":"x"}"#,
                 "invalid_message",

@@ -1,7 +1,10 @@
 //! One socket's run subscriptions: a cursor per run, the subscribe reply, and
 //! delivery that is contiguous and exactly once per subscription: the next
 //! event is pushed straight from its notice, and any gap is read from the store
-//! in pages instead of being skipped.
+//! in pages instead of being skipped. Every frame holds at most the
+//! subscription's `limit` events; after a full frame nothing more is sent for
+//! that run until the client subscribes again (as the Go CLI does), so a client
+//! paging through a backlog never receives an event twice.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -21,13 +24,19 @@ struct Cursor {
     /// The last seq sent in this subscription. Acks lag behind pushes, so an ack
     /// below it never resends: each event goes out at most once.
     sent: i64,
+    /// The most events one frame may hold.
+    limit: i64,
+    /// The last frame was full: wait for the client's next `subscribe_run`.
+    paging: bool,
 }
 
 impl Cursor {
-    fn at(seq: i64) -> Cursor {
+    fn at(seq: i64, limit: i64) -> Cursor {
         Cursor {
             acked: seq,
             sent: seq,
+            limit,
+            paging: false,
         }
     }
 
@@ -57,8 +66,9 @@ impl Subscriptions {
         !self.stale.is_empty()
     }
 
-    /// Replies with the events after `after` (up to `limit`), then keeps the run
-    /// followed from the last one sent. A backlog beyond `limit` is sent on at once.
+    /// Replies with one page: the events after `after` (up to `limit`). A full
+    /// page waits for the next `subscribe_run`; a shorter one means the client
+    /// caught up, and new events are pushed from then on.
     pub async fn subscribe(
         &mut self,
         link: &mut Link,
@@ -67,6 +77,9 @@ impl Subscriptions {
         after: i64,
         limit: Option<i64>,
     ) -> Result<(), Gone> {
+        if run_id.is_empty() {
+            return link.error("not_found", "run not found").await;
+        }
         if let Err(error) = runs::readable(&self.coordinator, principal, &run_id).await {
             return link.error(error.code, &error.message).await;
         }
@@ -78,7 +91,8 @@ impl Subscriptions {
         let limit = limit
             .unwrap_or(DEFAULT_SUBSCRIBE_LIMIT)
             .clamp(1, MAX_SUBSCRIBE_LIMIT);
-        self.cursors.insert(run_id.clone(), Cursor::at(after));
+        self.cursors
+            .insert(run_id.clone(), Cursor::at(after, limit));
         self.stale.remove(&run_id);
         let page = match self
             .coordinator
@@ -95,17 +109,13 @@ impl Subscriptions {
                     .await;
             }
         };
-        let full = page.len() as i64 == limit;
-        self.send(link, &run_id, page, after).await?;
-        if full {
-            self.catch_up(link, &run_id).await?;
-        }
-        Ok(())
+        self.send(link, &run_id, page, after).await
     }
 
     /// Overwrites a subscription's cursor with `seq`: ahead of what was sent it
     /// skips events; moved back, whatever is now behind it and unsent is read
-    /// from the store at once (never anything already sent).
+    /// from the store at once (never anything already sent), unless the
+    /// subscription waits for the client's next `subscribe_run`.
     pub async fn ack(&mut self, link: &mut Link, run_id: &str, seq: i64) -> Result<(), Gone> {
         let Some(cursor) = self.cursors.get_mut(run_id) else {
             return Ok(());
@@ -115,7 +125,7 @@ impl Subscriptions {
         }
         let before = cursor.position();
         cursor.acked = seq;
-        if cursor.position() < before {
+        if cursor.position() < before && !cursor.paging {
             self.catch_up(link, run_id).await?;
         }
         Ok(())
@@ -124,7 +134,7 @@ impl Subscriptions {
     pub async fn deliver(&mut self, link: &mut Link, notice: Notice) -> Result<(), Gone> {
         match notice {
             Notice::Appended(event) => {
-                let Some(cursor) = self.position(&event.run_id) else {
+                let Some(cursor) = self.live_position(&event.run_id) else {
                     return Ok(());
                 };
                 if event.seq == cursor + 1 {
@@ -137,7 +147,7 @@ impl Subscriptions {
                     Ok(())
                 }
             }
-            Notice::Behind { run_id, seq } => match self.position(&run_id) {
+            Notice::Behind { run_id, seq } => match self.live_position(&run_id) {
                 Some(cursor) if cursor < seq => self.catch_up(link, &run_id).await,
                 _ => Ok(()),
             },
@@ -161,37 +171,35 @@ impl Subscriptions {
         Ok(())
     }
 
-    /// Sends everything the store has after the run's cursor, in pages.
+    /// Sends the next page the store has after the run's cursor: all of the gap,
+    /// or a full page after which the client asks for more.
     async fn catch_up(&mut self, link: &mut Link, run_id: &str) -> Result<(), Gone> {
-        loop {
-            let Some(cursor) = self.position(run_id) else {
-                return Ok(());
-            };
-            let page = match self
-                .coordinator
-                .store()
-                .list_events(run_id, cursor, MAX_SUBSCRIBE_LIMIT)
-                .await
-            {
-                Ok(page) => page,
-                Err(error) => {
-                    eprintln!("coordinator: control socket catching up {run_id}: {error}");
-                    self.stale.insert(run_id.to_string());
-                    return Ok(());
-                }
-            };
-            let full = page.len() as i64 == MAX_SUBSCRIBE_LIMIT;
-            if !page.is_empty() {
-                self.send(link, run_id, page, cursor).await?;
-            }
-            if !full {
-                self.stale.remove(run_id);
+        let Some(cursor) = self.live_position(run_id) else {
+            return Ok(());
+        };
+        let limit = self.cursors[run_id].limit;
+        let page = match self
+            .coordinator
+            .store()
+            .list_events(run_id, cursor, limit)
+            .await
+        {
+            Ok(page) => page,
+            Err(error) => {
+                eprintln!("coordinator: control socket catching up {run_id}: {error}");
+                self.stale.insert(run_id.to_string());
                 return Ok(());
             }
+        };
+        self.stale.remove(run_id);
+        if page.is_empty() {
+            return Ok(());
         }
+        self.send(link, run_id, page, cursor).await
     }
 
-    /// Sends `events` (contiguous, after `cursor`) and moves the cursor to the last.
+    /// Sends `events` (contiguous, after `cursor`, at most the limit) and moves
+    /// the cursor to the last; a full frame pauses the subscription.
     async fn send(
         &mut self,
         link: &mut Link,
@@ -200,19 +208,28 @@ impl Subscriptions {
         cursor: i64,
     ) -> Result<(), Gone> {
         let next_seq = events.last().map_or(cursor, |event| event.seq);
+        let Some(limit) = self.cursors.get(run_id).map(|cursor| cursor.limit) else {
+            return Ok(());
+        };
+        let paging = events.len() as i64 >= limit;
         link.send(&ServerFrame::RunEvents {
             run_id: run_id.to_string(),
             events,
             next_seq,
         })
         .await?;
-        self.cursors
-            .insert(run_id.to_string(), Cursor::at(next_seq));
+        let mut moved = Cursor::at(next_seq, limit);
+        moved.paging = paging;
+        self.cursors.insert(run_id.to_string(), moved);
         Ok(())
     }
 
-    fn position(&self, run_id: &str) -> Option<i64> {
-        self.cursors.get(run_id).map(|cursor| cursor.position())
+    /// Where delivery continues, unless the subscription waits for the client.
+    fn live_position(&self, run_id: &str) -> Option<i64> {
+        self.cursors
+            .get(run_id)
+            .filter(|cursor| !cursor.paging)
+            .map(|cursor| cursor.position())
     }
 }
 

@@ -35,6 +35,7 @@ pub fn router(coordinator: Coordinator) -> Router {
             post(runs::append_event).get(runs::list_events),
         )
         .route("/v1/runs/{id}/finish", post(runs::finish))
+        .route("/v1/runs/{id}/telemetry", post(runs::telemetry))
         .route("/v1/runs/{id}/logs", get(runs::logs))
         .route("/v1/control", get(control::upgrade))
         .fallback(info::not_found)

@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use crabbox_proto::wire::{
     AppendEventRequest, CreateRunRequest, EventEnvelope, EventsEnvelope, FinishRunRequest,
-    RunEnvelope, RunState, RunsEnvelope,
+    RunEnvelope, RunState, RunTelemetryRequest, RunsEnvelope,
 };
 use crabbox_store::RunFilter;
 
@@ -90,6 +90,16 @@ pub async fn finish(
     OutputBody(request): OutputBody<FinishRunRequest, FINISH_LIMIT>,
 ) -> ApiResult<Json<RunEnvelope>> {
     let run = runs::finish(&coordinator, &principal, &id, request).await?;
+    Ok(Json(RunEnvelope { run }))
+}
+
+pub async fn telemetry(
+    State(coordinator): State<Coordinator>,
+    principal: Principal,
+    Id(id): Id,
+    JsonBody(request): JsonBody<RunTelemetryRequest>,
+) -> ApiResult<Json<RunEnvelope>> {
+    let run = runs::append_telemetry(&coordinator, &principal, &id, request).await?;
     Ok(Json(RunEnvelope { run }))
 }
 

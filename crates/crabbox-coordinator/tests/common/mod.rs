@@ -352,6 +352,8 @@ const FRAME_WAIT: Duration = Duration::from_secs(30);
 /// A bare control-socket client speaking JSON frames.
 pub struct Control {
     socket: Socket,
+    /// The page size of each run's last `subscribe_run`.
+    limits: std::collections::HashMap<String, i64>,
 }
 
 impl Control {
@@ -365,7 +367,10 @@ impl Control {
             );
         }
         let (socket, _) = tokio_tungstenite::connect_async(request).await?;
-        Ok(Control { socket })
+        Ok(Control {
+            socket,
+            limits: Default::default(),
+        })
     }
 
     pub async fn send(&mut self, frame: Value) {
@@ -432,31 +437,50 @@ impl Control {
     }
 
     pub async fn subscribe(&mut self, run: &str, after: i64, limit: i64) {
+        self.limits.insert(run.to_string(), limit);
         self.send(json!({"type": "subscribe_run", "runID": run, "after": after, "limit": limit}))
             .await;
     }
 
-    /// Reads `run_events` frames of `run`, acking each, until seq `last` arrived;
-    /// returns every seq in arrival order. Each frame's `nextSeq` is its last seq.
+    /// Reads one `run_events` frame of `run`: its seqs, checking that `nextSeq`
+    /// is the last of them.
+    async fn run_events(&mut self, run: &str) -> (Vec<i64>, i64) {
+        let frame = self.frame().await;
+        assert_eq!(frame["type"], "run_events", "{frame}");
+        assert_eq!(frame["runID"], run);
+        let page: Vec<i64> = frame["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|event| event["seq"].as_i64().expect("seq"))
+            .collect();
+        let next_seq = frame["nextSeq"].as_i64().expect("nextSeq");
+        if let Some(tail) = page.last() {
+            assert_eq!(*tail, next_seq, "nextSeq is the last seq sent");
+        }
+        (page, next_seq)
+    }
+
+    /// Reads `run_events` frames of `run` as the Go CLI does until seq `last`
+    /// arrived: acks each frame and subscribes again after a full page. Returns
+    /// every seq in arrival order (a trailing re-subscribe's reply included).
     pub async fn follow(&mut self, run: &str, last: i64) -> Vec<i64> {
+        let limit = self.limits.get(run).copied().unwrap_or(100);
         let mut seqs: Vec<i64> = Vec::new();
+        let mut asked_again = false;
         while seqs.last().copied().unwrap_or(0) < last {
-            let frame = self.frame().await;
-            assert_eq!(frame["type"], "run_events", "{frame}");
-            assert_eq!(frame["runID"], run);
-            let page: Vec<i64> = frame["events"]
-                .as_array()
-                .expect("events")
-                .iter()
-                .map(|event| event["seq"].as_i64().expect("seq"))
-                .collect();
-            let next_seq = frame["nextSeq"].as_i64().expect("nextSeq");
-            if let Some(tail) = page.last() {
-                assert_eq!(*tail, next_seq, "nextSeq is the last seq sent");
-            }
+            let (page, next_seq) = self.run_events(run).await;
+            let full = page.len() as i64 >= limit;
             seqs.extend(page);
             self.send(json!({"type": "ack", "runID": run, "seq": next_seq}))
                 .await;
+            asked_again = full;
+            if full {
+                self.subscribe(run, next_seq, limit).await;
+            }
+        }
+        if asked_again {
+            seqs.extend(self.run_events(run).await.0);
         }
         seqs
     }

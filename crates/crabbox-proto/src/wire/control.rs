@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::run_fields::null_as_default;
 use super::{RunEvent, Timestamp};
 
 /// The protocol version announced in `hello`.
@@ -50,10 +51,11 @@ pub enum ServerFrame {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
-    /// Send events with `seq > after` (at most `limit`, default 100, max 500),
-    /// then keep pushing new ones.
+    /// Send one page of events with `seq > after` (at most `limit`, default
+    /// 100, max 500); a full page waits for the next `subscribe_run`, a shorter
+    /// one is followed by live pushes. A missing `runID` is answered `not_found`.
     SubscribeRun {
-        #[serde(rename = "runID")]
+        #[serde(rename = "runID", default, deserialize_with = "null_as_default")]
         run_id: String,
         #[serde(default)]
         after: i64,

@@ -9,6 +9,9 @@ mod fields;
 pub mod go_types;
 mod lease;
 mod run;
+mod run_fields;
+mod telemetry;
+mod test_results;
 mod timestamp;
 
 pub use account::{ErrorBody, Health, Whoami};
@@ -25,6 +28,8 @@ pub use run::{
     AppendEventRequest, CreateRunRequest, EventEnvelope, EventsEnvelope, FinishRunRequest,
     LeaseOwner, Run, RunEnvelope, RunEvent, RunState, RunsEnvelope,
 };
+pub use telemetry::{RunTelemetry, RunTelemetryRequest, TelemetrySample};
+pub use test_results::{TestFailure, TestResults};
 pub use timestamp::Timestamp;
 
 pub(crate) fn is_false(value: &bool) -> bool {

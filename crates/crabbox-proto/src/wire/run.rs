@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{is_false, is_zero, Timestamp};
+use super::run_fields::{integral_when_whole, null_as_default, retry_likely};
+use super::{is_false, RunTelemetry, TestResults, Timestamp};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -37,36 +38,40 @@ pub struct LeaseOwner {
     pub org: String,
 }
 
+/// A run record. The fields the Node coordinator always sends are always
+/// written (`leaseID: ""`, `leaseIDs: []`, `leaseOwners: []`, `eventCount`, …).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Run {
     pub id: String,
-    #[serde(rename = "leaseID", skip_serializing_if = "String::is_empty")]
+    #[serde(rename = "leaseID", deserialize_with = "null_as_default")]
     pub lease_id: String,
-    #[serde(rename = "leaseIDs", skip_serializing_if = "Vec::is_empty")]
+    /// The existing leases the run was attached to.
+    #[serde(rename = "leaseIDs", deserialize_with = "null_as_default")]
     pub lease_ids: Vec<String>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub slug: String,
     pub owner: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(deserialize_with = "null_as_default")]
     pub org: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "null_as_default")]
     pub lease_owners: Vec<LeaseOwner>,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(deserialize_with = "null_as_default")]
     pub provider: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(deserialize_with = "null_as_default")]
     pub target: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub windows_mode: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(deserialize_with = "null_as_default")]
     pub class: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(deserialize_with = "null_as_default")]
     pub server_type: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub command: Vec<String>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub label: String,
     pub state: RunState,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(deserialize_with = "null_as_default")]
     pub phase: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i64>,
@@ -80,16 +85,19 @@ pub struct Run {
     pub log_truncated: bool,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub blocked_stage: String,
-    #[serde(skip_serializing_if = "is_false")]
-    pub retry_likely: bool,
+    /// `"true"`, `"false"` or `"unknown"` (a boolean is read as its text).
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "retry_likely"
+    )]
+    pub retry_likely: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub results: Option<serde_json::Value>,
+    pub results: Option<TestResults>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub telemetry: Option<serde_json::Value>,
+    pub telemetry: Option<RunTelemetry>,
     pub started_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_event_at: Option<Timestamp>,
-    #[serde(skip_serializing_if = "is_zero")]
     pub event_count: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<Timestamp>,
@@ -147,6 +155,7 @@ pub struct CreateRunRequest {
     pub class: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub server_type: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub command: Vec<String>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub label: String,
@@ -185,29 +194,46 @@ pub struct AppendEventRequest {
 }
 
 /// `POST /v1/runs/{id}/finish`. A non-finite or missing exit code counts as 1.
+/// The Go CLI sends `logChunks` and `results` as `null` when it has none.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct FinishRunRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "integral_when_whole"
+    )]
     pub exit_code: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_ms: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command_ms: Option<i64>,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub log: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub log_chunks: Vec<String>,
     #[serde(skip_serializing_if = "is_false")]
     pub log_truncated: bool,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub blocked_stage: String,
-    #[serde(skip_serializing_if = "is_false")]
-    pub retry_likely: bool,
+    /// `"true"`, `"false"` or `"unknown"`; a boolean is read as its text.
+    #[serde(
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "retry_likely"
+    )]
+    pub retry_likely: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub results: Option<serde_json::Value>,
+    pub results: Option<TestResults>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub telemetry: Option<serde_json::Value>,
+    pub telemetry: Option<RunTelemetry>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Once;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crabbox_proto::wire::LeaseOwner;
+use crabbox_proto::wire::{LeaseOwner, RunTelemetry, TelemetrySample, TestResults};
 use crabbox_store::{Lease, LeasePrivate, LeaseRecord, LeaseState, Run, RunEvent, RunState};
 use crabbox_store::{Store, Timestamp};
 use sqlx::{AssertSqlSafe, Connection};
@@ -273,9 +273,22 @@ pub fn run(id: &str, owner: &str, org: &str, started_at: i64) -> Run {
         log_bytes: 0,
         log_truncated: false,
         blocked_stage: "none".into(),
-        retry_likely: true,
-        results: Some(serde_json::json!({"passed": 3, "failed": [1.5, "x"]})),
-        telemetry: Some(serde_json::json!({"load": 0.25})),
+        retry_likely: "true".into(),
+        results: Some(TestResults {
+            format: "junit".into(),
+            files: vec!["junit.xml".into()],
+            tests: 3,
+            time_seconds: 1.5,
+            ..TestResults::default()
+        }),
+        telemetry: Some(RunTelemetry {
+            start: Some(TelemetrySample {
+                captured_at: "2026-11-22T23:08:00.000Z".into(),
+                load1: Some(0.25),
+                ..TelemetrySample::default()
+            }),
+            ..RunTelemetry::default()
+        }),
         started_at: Timestamp(started_at),
         last_event_at: None,
         event_count: 0,

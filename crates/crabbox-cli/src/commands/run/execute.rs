@@ -238,7 +238,7 @@ impl Session<'_> {
         }
         self.recorder.event(
             "sync.finished",
-            "sync",
+            "synced",
             format!(
                 "duration={} skipped={} files={} bytes={}",
                 format_duration(round_ms(took)),

@@ -61,7 +61,7 @@ impl Session<'_> {
         if let Some(message) = failure {
             self.recorder.event(
                 "run.failed",
-                "",
+                "failed",
                 message,
                 json!({ "exitCode": recorded_exit }),
             );
@@ -73,7 +73,7 @@ impl Session<'_> {
                     self.timing.lease_stopped = true;
                     self.recorder.event(
                         "lease.released",
-                        "cleanup",
+                        "released",
                         format!("lease={}", self.lease.id),
                         json!({}),
                     );

@@ -206,7 +206,7 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
         } else {
             "lease.reused"
         },
-        "leasing",
+        "leased",
         format!("lease={} slug={}", lease.id, lease.slug),
         json!({
             "leaseID": lease.id,
@@ -321,7 +321,7 @@ async fn failed_before_lease(
     };
     recorder.event(
         "run.failed",
-        "",
+        "failed",
         error.message.clone(),
         json!({ "exitCode": error.code.code() }),
     );

@@ -1,25 +1,30 @@
 //! Runs: creation, event appends with the run-summary effects (published to
-//! control sockets once committed), finish with the retained log, and who may
-//! read or write a run.
+//! control sockets once committed), and who may read or write a run. Finish and
+//! telemetry live in their own modules.
+
+mod finish;
+mod telemetry;
+
+pub use finish::finish;
+pub use telemetry::append_telemetry;
 
 use std::future::Future;
 
 use crabbox_core::RunId;
 use crabbox_proto::wire::{
-    AppendEventRequest, CreateRunRequest, FinishRunRequest, LeaseOwner, Run, RunEvent, RunState,
+    AppendEventRequest, CreateRunRequest, LeaseOwner, Run, RunEvent, RunState,
 };
 
 use crate::auth::Principal;
 use crate::error::{updated, ApiError, ApiResult};
 use crate::state::Coordinator;
 
-/// The coordinator keeps the last 8 MiB of a run's output.
-pub const LOG_LIMIT: usize = 8 << 20;
 const SHORT_FIELD: usize = 128;
 const LONG_FIELD: usize = 16 << 10;
 const LABEL_LIMIT: usize = 120;
 const COMMAND_ARGS: usize = 1024;
-const RESULT_STRING: usize = 4096;
+/// The target a run names when neither its lease nor its creator names one.
+const DEFAULT_TARGET: &str = "linux";
 
 /// The longest prefix of `text` within `limit` bytes, cut on a character boundary.
 pub fn truncate_utf8(text: &str, limit: usize) -> &str {
@@ -141,16 +146,20 @@ pub async fn create(
             run.target = lease.target;
             run.class = lease.class;
             run.server_type = lease.server_type;
+            // Only leases that exist are attributed (an unknown one leaves `leaseIDs: []`).
+            run.lease_ids = vec![lease.id];
             add_lease_owner(&mut run, &lease.owner, &lease.org);
         }
-        run.lease_ids = vec![run.lease_id.clone()];
     }
+    if run.target.is_empty() {
+        run.target = DEFAULT_TARGET.into();
+    }
+    // As the Node coordinator records it: type and phase only.
     let first = RunEvent {
         run_id: run.id.clone(),
         seq: 1,
         kind: "run.started".into(),
         phase: "starting".into(),
-        lease_id: run.lease_id.clone(),
         created_at: now,
         ..RunEvent::default()
     };
@@ -169,7 +178,7 @@ pub async fn readable(
     }
 }
 
-async fn writable(
+pub(crate) async fn writable(
     coordinator: &Coordinator,
     principal: &Principal,
     run_id: &str,
@@ -193,12 +202,9 @@ pub async fn append(
     let mut lease_id = String::new();
     if crabbox_core::LeaseId::parse(&request.lease_id).is_some() {
         lease_id = request.lease_id.clone();
-        match coordinator.store().get_lease(&lease_id).await? {
-            Some(record) if principal.owns(&record.lease.owner, &record.lease.org) => {
-                lease_owner = Some((record.lease.owner, record.lease.org));
-            }
-            Some(_) => foreign_lease = true,
-            None => {}
+        if let Some(record) = coordinator.store().get_lease(&lease_id).await? {
+            foreign_lease = !principal.owns(&record.lease.owner, &record.lease.org);
+            lease_owner = Some((record.lease.owner, record.lease.org));
         }
     }
     let principal = principal.clone();
@@ -256,7 +262,7 @@ pub async fn append(
 
 /// Runs an event-appending write on its own task: if the request is dropped
 /// after the commit, the event is still published to control sockets.
-async fn committed<T: Send + 'static>(
+pub(crate) async fn committed<T: Send + 'static>(
     write: impl Future<Output = ApiResult<T>> + Send + 'static,
 ) -> ApiResult<T> {
     tokio::spawn(write)
@@ -264,7 +270,8 @@ async fn committed<T: Send + 'static>(
         .unwrap_or_else(|_| Err(ApiError::internal("recording the event")))
 }
 
-/// The effects of one event on the run summary.
+/// The effects of one event on the run summary; `lease_owner` is the owner of
+/// the event's lease when that lease exists (only existing leases are attributed).
 fn apply_event(run: &mut Run, event: &RunEvent, lease_owner: Option<&(String, String)>) {
     if !event.phase.is_empty() {
         run.phase = event.phase.clone();
@@ -273,7 +280,7 @@ fn apply_event(run: &mut Run, event: &RunEvent, lease_owner: Option<&(String, St
     }
     if !event.lease_id.is_empty() {
         run.lease_id = event.lease_id.clone();
-        if !run.lease_ids.contains(&event.lease_id) {
+        if lease_owner.is_some() && !run.lease_ids.contains(&event.lease_id) {
             run.lease_ids.push(event.lease_id.clone());
         }
     }
@@ -294,126 +301,12 @@ fn apply_event(run: &mut Run, event: &RunEvent, lease_owner: Option<&(String, St
     }
     if event.kind == "run.failed" {
         run.state = RunState::Failed;
+        run.phase = "failed".into();
         run.ended_at = Some(event.created_at);
         if event.exit_code.is_some() {
             run.exit_code = event.exit_code;
         }
     }
-}
-
-fn valid_classification(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 64
-        && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
-        && bytes.iter().all(|byte| {
-            byte.is_ascii_lowercase() || byte.is_ascii_digit() || *byte == b'_' || *byte == b'-'
-        })
-}
-
-/// Results are bounded: ≤50 files, ≤100 failures, strings ≤4 KiB.
-fn bound_results(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::String(text) => {
-            let kept = truncate_utf8(text, RESULT_STRING).len();
-            text.truncate(kept);
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(bound_results),
-        serde_json::Value::Object(map) => {
-            for (key, limit) in [("files", 50), ("failed", 100)] {
-                if let Some(serde_json::Value::Array(items)) = map.get_mut(key) {
-                    items.truncate(limit);
-                }
-            }
-            map.values_mut().for_each(bound_results);
-        }
-        _ => {}
-    }
-}
-
-pub async fn finish(
-    coordinator: &Coordinator,
-    principal: &Principal,
-    run_id: &str,
-    request: FinishRunRequest,
-) -> ApiResult<Run> {
-    writable(coordinator, principal, run_id).await?;
-    if !request.blocked_stage.is_empty() && !valid_classification(&request.blocked_stage) {
-        return Err(ApiError::bad_request(
-            "invalid_blocked_stage",
-            "blockedStage must match ^[a-z0-9][a-z0-9_-]{0,63}$",
-        ));
-    }
-    let writer = coordinator.clone();
-    let run_id = run_id.to_string();
-    committed(async move {
-        let (run, final_event) = record_finish(&writer, &run_id, request).await?;
-        writer.control().publish(final_event);
-        Ok(run)
-    })
-    .await
-}
-
-/// Stores the log and the `command.finished` event and closes the run.
-async fn record_finish(
-    coordinator: &Coordinator,
-    run_id: &str,
-    request: FinishRunRequest,
-) -> ApiResult<(Run, RunEvent)> {
-    let exit_code = request
-        .exit_code
-        .filter(|code| code.is_finite())
-        .map(|code| code as i64)
-        .unwrap_or(1);
-    let raw = if request.log_chunks.is_empty() {
-        request.log
-    } else {
-        request.log_chunks.concat()
-    };
-    let kept = tail_utf8(raw.as_bytes(), LOG_LIMIT);
-    let truncated = request.log_truncated || kept.len() < raw.len();
-    let state = if exit_code == 0 {
-        RunState::Succeeded
-    } else {
-        RunState::Failed
-    };
-    let now = coordinator.now();
-    let final_event = RunEvent {
-        kind: "command.finished".into(),
-        phase: state.as_str().into(),
-        exit_code: Some(exit_code),
-        created_at: now,
-        ..RunEvent::default()
-    };
-    let mut results = request.results;
-    if let Some(results) = results.as_mut() {
-        bound_results(results);
-    }
-    let log_bytes = kept.len() as i64;
-    updated(
-        coordinator
-            .store()
-            .finish_run(run_id, kept, final_event, |run| {
-                run.exit_code = Some(exit_code);
-                run.state = state;
-                run.phase = state.as_str().into();
-                run.sync_ms = request.sync_ms;
-                run.command_ms = request.command_ms;
-                run.duration_ms = Some((now.millis() - run.started_at.millis()).max(0));
-                run.log_bytes = log_bytes;
-                run.log_truncated = truncated;
-                run.blocked_stage = request.blocked_stage.clone();
-                run.retry_likely = request.retry_likely;
-                run.results = results.clone();
-                if request.telemetry.is_some() {
-                    run.telemetry = request.telemetry.clone();
-                }
-                run.ended_at = Some(now);
-                Ok(())
-            })
-            .await,
-        "run",
-    )
 }
 
 #[cfg(test)]
@@ -452,22 +345,26 @@ mod tests {
             None,
         );
         assert_eq!(
-            (run.state, run.ended_at),
-            (RunState::Failed, Some(crabbox_proto::Timestamp(5)))
+            (run.state, run.phase.as_str(), run.ended_at),
+            (
+                RunState::Failed,
+                "failed",
+                Some(crabbox_proto::Timestamp(5))
+            )
         );
     }
 
     #[test]
-    fn classification_and_results_are_bounded() {
-        assert!(valid_classification("sync-timeout_2"));
-        assert!(!valid_classification("Sync"));
-        assert!(!valid_classification(""));
-        let mut results = serde_json::json!({"files": (0..80).collect::<Vec<_>>(), "failed": [{"message": "x".repeat(9000)}]});
-        bound_results(&mut results);
-        assert_eq!(results["files"].as_array().unwrap().len(), 50);
-        assert_eq!(
-            results["failed"][0]["message"].as_str().unwrap().len(),
-            RESULT_STRING
-        );
+    fn only_existing_leases_are_attributed() {
+        let mut run = Run::default();
+        let unknown = RunEvent {
+            kind: "lease.created".into(),
+            lease_id: "cbx_000000000002".into(),
+            ..RunEvent::default()
+        };
+        apply_event(&mut run, &unknown, None);
+        assert_eq!(run.lease_id, "cbx_000000000002");
+        assert!(run.lease_ids.is_empty() && run.lease_owners.is_empty());
+        assert_eq!(run.phase, "leased");
     }
 }
