@@ -60,6 +60,7 @@ impl Controller {
         };
         let live: Vec<String> = devboxes.iter().map(uid).collect();
         self.tracked.retain(|uid, _| live.contains(uid));
+        let mut routes: Vec<(Instant, u16)> = Vec::new();
         for devbox in devboxes {
             let tracked = self.tracked.entry(uid(&devbox)).or_insert_with(|| Tracked {
                 host: None,
@@ -113,11 +114,14 @@ impl Controller {
                         .as_mut()
                         .map(|host| host.start().map(|()| host.port))
                     {
-                        Some(Ok(port)) => (
-                            "Running",
-                            Some(network_status(options.network, port)),
-                            Some(("Started", "devbox sshd is running".into())),
-                        ),
+                        Some(Ok(port)) => {
+                            routes.push((tracked.first_seen, port));
+                            (
+                                "Running",
+                                Some(network_status(options.network, port)),
+                                Some(("Started", "devbox sshd is running".into())),
+                            )
+                        }
                         _ => (
                             "Error",
                             None,
@@ -128,6 +132,8 @@ impl Controller {
             };
             self.publish(&devbox, phase, network, message);
         }
+        routes.sort();
+        self.shared.lock().gateway_routes = routes.into_iter().map(|(_, port)| port).collect();
     }
 
     fn publish(

@@ -5,10 +5,12 @@
 
 mod controller;
 mod discovery;
+mod gateway;
 mod host;
 mod kubeconfig;
 mod openapi;
 mod patch;
+mod protobuf;
 mod rbac;
 mod resources;
 mod selector;
@@ -41,6 +43,7 @@ pub struct KubeSim {
     stop: Arc<AtomicBool>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     threads: Vec<JoinHandle<()>>,
+    gateway_port: Option<u16>,
 }
 
 impl KubeSim {
@@ -71,17 +74,31 @@ impl KubeSim {
         let controller = controller::Controller::new(shared.clone());
         let controller_stop = stop.clone();
         let controller = std::thread::spawn(move || controller.run(controller_stop));
+        let mut threads = vec![server, controller];
+        let mut gateway_port = None;
+        if shared.lock().options.network == NetworkShape::SshGate {
+            let node_host = shared.lock().options.node_host.clone();
+            let listener = gateway::bind(&node_host)?;
+            gateway_port = Some(listener.local_addr()?.port());
+            threads.push(gateway::spawn(listener, shared.clone(), stop.clone()));
+        }
         Ok(KubeSim {
             address,
             shared,
             stop,
             shutdown: Some(shutdown),
-            threads: vec![server, controller],
+            threads,
+            gateway_port,
         })
     }
 
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// The SSH gateway's port on the node host (SSHGate shape only).
+    pub fn gateway_port(&self) -> Option<u16> {
+        self.gateway_port
     }
 
     pub fn token(&self) -> Option<String> {

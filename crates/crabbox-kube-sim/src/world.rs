@@ -62,6 +62,8 @@ pub struct World {
     pub server_address: String,
     /// Creates that are stored but answered with a timeout, as a lost response would be.
     pub ambiguous_creates: usize,
+    /// sshd ports of Running devboxes, oldest first: where the SSHGate stand-in relays.
+    pub gateway_routes: Vec<u16>,
 }
 
 #[derive(Clone)]
@@ -87,6 +89,7 @@ impl Shared {
             options,
             server_address: String::new(),
             ambiguous_creates: 0,
+            gateway_routes: Vec::new(),
         })))
     }
 
