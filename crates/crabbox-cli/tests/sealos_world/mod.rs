@@ -52,6 +52,54 @@ impl World {
         World { sim, sandbox }
     }
 
+    /// A world whose simulator publishes the SSHGate shape behind its gateway
+    /// stand-in, with the provider routed through that gateway.
+    pub fn sshgate() -> World {
+        let mut world = World::start(Options {
+            network: crabbox_kube_sim::NetworkShape::SshGate,
+            ..Options::default()
+        });
+        let port = world.sim.gateway_port().expect("gateway port");
+        world
+            .sandbox
+            .set_env("CRABBOX_SEALOS_DEVBOX_NETWORK", "SSHGate");
+        world
+            .sandbox
+            .set_env("CRABBOX_SEALOS_DEVBOX_SSH_GATEWAY_HOST", "127.0.0.1");
+        world
+            .sandbox
+            .set_env("CRABBOX_SEALOS_DEVBOX_SSH_GATEWAY_PORT", port.to_string());
+        world
+    }
+
+    /// The devbox called `name` in `default`.
+    pub fn devbox(&self, name: &str) -> serde_json::Value {
+        self.sim
+            .object("devboxes", "default", name)
+            .unwrap_or_else(|| panic!("devbox {name} exists"))
+    }
+
+    /// Waits (generously) until the controller reports `phase` for `name`.
+    pub fn wait_phase(&self, name: &str, phase: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.devbox(name)["status"]["phase"] != phase {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "devbox {name} never reached {phase}: {}",
+                self.devbox(name)["status"]
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// The devbox name of a `warmup`'s `server=default/<name>` field.
+    pub fn name_of(output: &crabbox_testkit::Output) -> String {
+        output
+            .field("server")
+            .and_then(|server| server.strip_prefix("default/").map(str::to_string))
+            .expect("server=default/<name>")
+    }
+
     pub fn devboxes(&self) -> Vec<serde_json::Value> {
         self.sim.objects("devboxes", "default")
     }

@@ -298,7 +298,23 @@ impl Session {
             .patch(name(devbox), &patch)
             .await
             .map_err(cluster_error)?;
-        self.prepare(&resumed).await
+        match self.prepare(&resumed).await {
+            Ok(lease) => Ok(lease),
+            Err(error) => {
+                // Resumed for nothing (a foreign Secret, no key, never ready): put it
+                // back to sleep rather than leave it running unused.
+                self.pause_again(name(devbox)).await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn pause_again(&self, devbox_name: &str) {
+        let Ok(Some(current)) = self.cluster.get(devbox_name).await else {
+            return;
+        };
+        let patch = json!({"metadata": {"resourceVersion": current["metadata"]["resourceVersion"], "annotations": {"crabbox.dev/state": "paused"}}, "spec": {"state": "Paused"}});
+        let _ = self.cluster.patch(devbox_name, &patch).await;
     }
 
     /// Pause (keep) or delete, per `deleteOnRelease`.
