@@ -286,3 +286,73 @@ fn stop_needs_no_key_material_and_a_refused_resume_pauses_again() {
     assert!(world.sim.object("devboxes", "default", &name).is_none());
     assert!(!sandbox.claim_file(&lease).exists());
 }
+
+/// Removes a directory when dropped (also when an assertion fails).
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn host_addresses() -> String {
+    let output = std::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show"])
+        .output()
+        .expect("ip runs");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn quick_start_runs_as_the_devbox_user_in_its_own_network_namespace() {
+    let mut world = World::bare(Options::default());
+    if !world.sim.isolated() {
+        eprintln!("SKIP: not root: the simulator runs devboxes' sshd as the current user");
+        return;
+    }
+    // No SSH user override: the default `devbox` must just work. A private
+    // work root under its home keeps concurrent tests apart.
+    let root =
+        std::path::PathBuf::from(format!("/home/devbox/crabbox-test-{}", std::process::id()));
+    let _cleanup = RemoveOnDrop(root.clone());
+    world.sandbox.set_env(
+        "CRABBOX_SEALOS_DEVBOX_WORK_ROOT",
+        root.join("project").display().to_string(),
+    );
+    let sandbox = &world.sandbox;
+    sandbox.expect(0, &["warmup", "--slug", "quick"]);
+    let ran = sandbox.expect(
+        0,
+        &[
+            "run",
+            "--id",
+            "quick",
+            "--shell",
+            "id -un; cat README.txt; ip -4 -o addr show scope global",
+        ],
+    );
+    let mut lines = ran.stdout.lines();
+    assert_eq!(lines.next(), Some("devbox"), "{}", ran.stdout);
+    assert_eq!(lines.next(), Some("hello from the checkout"));
+    let inside = lines.next().unwrap_or_default();
+    let address = inside
+        .split_whitespace()
+        .find(|word| word.starts_with("10.214."))
+        .unwrap_or_else(|| panic!("no 10.214/16 address inside: {}", ran.stdout))
+        .trim_end_matches("/30")
+        .to_string();
+    assert!(
+        !host_addresses().contains(&format!("{address}/30")),
+        "the devbox address lives only in its namespace"
+    );
+    let (prefix, last) = address.rsplit_once('.').unwrap();
+    let host_side = format!("{prefix}.{}/30", last.parse::<u8>().unwrap() - 1);
+    assert!(host_addresses().contains(&host_side), "veth host end");
+    sandbox.expect(0, &["stop", "quick", "--sealos-devbox-delete-on-release"]);
+    drop(world);
+    assert!(
+        !host_addresses().contains(&host_side),
+        "the simulator removed the veth pair"
+    );
+}

@@ -50,12 +50,13 @@ impl Controller {
 
     pub fn reconcile(&mut self) {
         let kind = self.shared.kind("devboxes");
-        let (devboxes, options) = {
+        let (devboxes, options, isolated) = {
             let world = self.shared.lock();
             let everything = crate::selector::Selector::default();
             (
                 world.store.list(&kind, None, &everything, &everything),
                 world.options.clone(),
+                world.isolated,
             )
         };
         let live: Vec<String> = devboxes.iter().map(uid).collect();
@@ -107,7 +108,7 @@ impl Controller {
                 }
                 Want::Running => {
                     if tracked.host.is_none() {
-                        tracked.host = DevboxHost::new(&options.node_host).ok();
+                        tracked.host = DevboxHost::new(&options.node_host, isolated).ok();
                     }
                     match tracked
                         .host

@@ -3,6 +3,7 @@
 //! gateway routes by the client's public key; this one cannot read SSH, so it
 //! routes to the newest Running devbox, and with none running it accepts and
 //! closes at once, as a gateway that finds no devbox for a key would end the session.
+//! The same relay carries a namespaced devbox's node port to its sshd.
 
 use std::io;
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -20,19 +21,29 @@ pub fn bind(host: &str) -> io::Result<TcpListener> {
     Ok(listener)
 }
 
-/// Accepts until `stop` is set.
+/// Relays to the newest Running devbox until `stop` is set.
 pub fn spawn(listener: TcpListener, shared: Shared, stop: Arc<AtomicBool>) -> JoinHandle<()> {
+    serve(listener, stop, move || {
+        let world = shared.lock();
+        world
+            .gateway_routes
+            .last()
+            .map(|port| (world.options.node_host.clone(), *port))
+    })
+}
+
+/// Accepts until `stop` is set and relays each connection to where `route`
+/// says at that moment; with no route the connection is closed at once.
+pub fn serve(
+    listener: TcpListener,
+    stop: Arc<AtomicBool>,
+    route: impl Fn() -> Option<(String, u16)> + Send + 'static,
+) -> JoinHandle<()> {
     std::thread::spawn(move || {
         while !stop.load(Ordering::SeqCst) {
             match listener.accept() {
                 Ok((client, _)) => {
-                    let route = {
-                        let world = shared.lock();
-                        world
-                            .gateway_routes
-                            .last()
-                            .map(|port| (world.options.node_host.clone(), *port))
-                    };
+                    let route = route();
                     let _ = client.set_nonblocking(false);
                     if let Some((host, port)) = route {
                         std::thread::spawn(move || relay(client, &host, port));

@@ -8,6 +8,7 @@ mod discovery;
 mod gateway;
 mod host;
 mod kubeconfig;
+mod netns;
 mod openapi;
 mod patch;
 mod protobuf;
@@ -51,8 +52,10 @@ impl KubeSim {
         let listener = std::net::TcpListener::bind(&options.listen)?;
         listener.set_nonblocking(true)?;
         let address = listener.local_addr()?;
+        let isolate = options.isolate && netns::is_root();
         let shared = world::Shared::new(options);
         shared.lock().server_address = address.to_string();
+        shared.lock().isolated = isolate && netns::ensure_devbox_user().is_ok();
         let (shutdown, shutdown_signal) = tokio::sync::oneshot::channel::<()>();
         let router = server::router(shared.clone());
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -94,6 +97,13 @@ impl KubeSim {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// Whether devbox hosts run in their own network namespaces as user
+    /// `devbox` (root only); otherwise sshd runs on the node host as the
+    /// current user, which is then the SSH user to configure.
+    pub fn isolated(&self) -> bool {
+        self.shared.lock().isolated
     }
 
     /// The SSH gateway's port on the node host (SSHGate shape only).

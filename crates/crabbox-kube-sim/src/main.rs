@@ -9,7 +9,7 @@ use crabbox_kube_sim::{KubeSim, NetworkShape, Options, Rules, CONTEXT};
 const USAGE: &str =
     "usage: crabbox-kube-sim [--listen ADDR] [--kubeconfig-out PATH] [--namespace NS]... \
 [--network nodeport|sshgate] [--node-host HOST] [--devbox-version V] [--pending-ms N] \
-[--error-image IMAGE]... [--deny VERB:RESOURCE[,VERB:RESOURCE]]...";
+[--error-image IMAGE]... [--netns on|off] [--deny VERB:RESOURCE[,VERB:RESOURCE]]...";
 
 fn parse(arguments: Vec<String>) -> Result<(Options, Option<PathBuf>), String> {
     let mut options = Options::default();
@@ -48,6 +48,13 @@ fn parse(arguments: Vec<String>) -> Result<(Options, Option<PathBuf>), String> {
                 options.pending_for = Duration::from_millis(millis);
             }
             "--error-image" => options.error_images.push(value),
+            "--netns" => {
+                options.isolate = match value.as_str() {
+                    "on" | "true" => true,
+                    "off" | "false" => false,
+                    _ => return Err(format!("--netns wants on or off, not {value:?}")),
+                }
+            }
             "--deny" => {
                 // Repeatable, and each value may be a comma list.
                 for rule in value.split(',').filter(|rule| !rule.trim().is_empty()) {
@@ -89,6 +96,13 @@ fn main() -> ExitCode {
         }
     };
     eprintln!("crabbox-kube-sim listening on {}", sim.url());
+    if sim.isolated() {
+        eprintln!("devboxes: own network namespace each (10.214.0.0/16), sshd serving user devbox");
+    } else {
+        eprintln!(
+            "devboxes: not root, so their sshd runs on the node host as the current user; set CRABBOX_SEALOS_DEVBOX_SSH_USER=$(id -un)"
+        );
+    }
     if let Some(path) = kubeconfig {
         if let Err(error) = sim.write_kubeconfig(&path, "default") {
             eprintln!("error: cannot write {}: {error}", path.display());

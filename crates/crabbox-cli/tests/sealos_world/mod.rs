@@ -19,12 +19,27 @@ pub fn user() -> String {
 }
 
 impl World {
+    /// The provider runs as the current user in a temporary work root: works
+    /// with and without the simulator's per-devbox namespaces.
     pub fn start(options: Options) -> World {
+        let mut world = World::bare(options);
+        let work = world.sandbox.root().join("devbox-work");
+        world
+            .sandbox
+            .set_env("CRABBOX_SEALOS_DEVBOX_SSH_USER", user());
+        world.sandbox.set_env(
+            "CRABBOX_SEALOS_DEVBOX_WORK_ROOT",
+            work.display().to_string(),
+        );
+        world
+    }
+
+    /// The quick start's settings only: SSH user and work root are the defaults.
+    pub fn bare(options: Options) -> World {
         let sim = KubeSim::start(options).expect("simulator");
         let mut sandbox = Sandbox::new(env!("CARGO_BIN_EXE_crabbox"));
         let kubeconfig = sandbox.root().join("kubeconfig");
         sim.write_kubeconfig(&kubeconfig, "default").unwrap();
-        let work = sandbox.root().join("devbox-work");
         for (name, value) in [
             ("CRABBOX_PROVIDER", "sealos-devbox".to_string()),
             (
@@ -40,11 +55,6 @@ impl World {
             (
                 "CRABBOX_SEALOS_DEVBOX_IMAGE",
                 "ghcr.io/labring/devbox-ubuntu:24.04".to_string(),
-            ),
-            ("CRABBOX_SEALOS_DEVBOX_SSH_USER", user()),
-            (
-                "CRABBOX_SEALOS_DEVBOX_WORK_ROOT",
-                work.display().to_string(),
             ),
         ] {
             sandbox.set_env(name, value);
