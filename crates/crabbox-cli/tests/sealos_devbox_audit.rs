@@ -1,8 +1,12 @@
 //! Sealos DevBox regressions from a hands-on audit, each through the real CLI
 //! against the Kubernetes API simulator (two simulators for the cross-cluster
 //! case): pond metadata on the devbox, repo `deleteOnRelease`, claim scopes,
-//! readiness behind the SSH gateway, and releasing without key material.
+//! readiness behind the SSH gateway, releasing without key material, and the
+//! quick start as user `devbox` in the simulator's per-devbox namespaces.
 
+#[allow(dead_code)]
+#[path = "common/pond.rs"]
+mod pond_helpers;
 mod sealos_world;
 
 use crabbox_kube_sim::{KubeSim, Options};
@@ -354,5 +358,42 @@ fn quick_start_runs_as_the_devbox_user_in_its_own_network_namespace() {
     assert!(
         !host_addresses().contains(&host_side),
         "the simulator removed the veth pair"
+    );
+}
+
+#[test]
+fn pond_connect_forwards_to_a_service_on_the_devbox() {
+    let world = World::start(Options::default());
+    if !world.sim.isolated() {
+        eprintln!("SKIP: not root: without per-devbox namespaces the service would share the host's loopback");
+        return;
+    }
+    let sandbox = &world.sandbox;
+    let _guard = pond_helpers::PondGuard::new(sandbox, "mesh");
+    sandbox.expect(
+        0,
+        &[
+            "warmup", "--slug", "mesh-web", "--pond", "mesh", "--expose", "8080",
+        ],
+    );
+    // Inside the devbox's own namespace: its 127.0.0.1:8080 is nobody else's.
+    pond_helpers::serve(sandbox, "mesh-web", 8080, "devbox-page", &[]);
+    let export = sandbox.expect(0, &["pond", "connect", "mesh", "--export"]);
+    let pairs = pond_helpers::exports(&export.stdout);
+    assert_eq!(pairs.len(), 1, "{}", export.stdout);
+    let (name, address) = &pairs[0];
+    assert_eq!(name, "CRABBOX_POND_MESH_WEB_8080");
+    assert!(
+        crabbox_testkit::eventually(10, || pond_helpers::curl(address).as_deref()
+            == Some("devbox-page")),
+        "{address} did not serve the devbox's page"
+    );
+    let disconnect = sandbox.expect(0, &["pond", "disconnect", "mesh"]);
+    assert!(
+        disconnect
+            .stdout
+            .contains("disconnected 1 SSH-mesh daemon(s)"),
+        "{}",
+        disconnect.stdout
     );
 }

@@ -190,6 +190,10 @@ impl DevboxHost {
                 .status();
             let _ = child.kill();
             let _ = child.wait();
+            // Daemons the sessions detached (setsid) die with the devbox too.
+            if let Some(namespace) = &self.namespace {
+                namespace.kill_all();
+            }
         }
     }
 }

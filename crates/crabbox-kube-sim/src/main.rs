@@ -96,6 +96,9 @@ fn main() -> ExitCode {
         }
     };
     eprintln!("crabbox-kube-sim listening on {}", sim.url());
+    if let Some(port) = sim.gateway_port() {
+        eprintln!("ssh gateway (SSHGate) on port {port} of the node host");
+    }
     if sim.isolated() {
         eprintln!("devboxes: own network namespace each (10.214.0.0/16), sshd serving user devbox");
     } else {

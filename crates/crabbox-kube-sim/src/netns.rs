@@ -154,6 +154,24 @@ impl Namespace {
         ["netns", "exec", &self.name]
     }
 
+    /// Kills every process inside (sshd, its sessions and whatever they left
+    /// running), as stopping a devbox's container would.
+    pub fn kill_all(&self) {
+        let Ok(output) = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .stderr(Stdio::null())
+            .output()
+        else {
+            return;
+        };
+        for pid in String::from_utf8_lossy(&output.stdout).split_whitespace() {
+            let _ = Command::new("kill")
+                .args(["-KILL", pid])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+
     fn remove_links(&self) {
         let quiet = |args: &[&str]| {
             let _ = Command::new("ip")
@@ -173,6 +191,7 @@ impl Namespace {
 
 impl Drop for Namespace {
     fn drop(&mut self) {
+        self.kill_all();
         self.remove_links();
         let _ = std::fs::remove_file(&self.lock);
     }
