@@ -164,7 +164,27 @@ fn claims_keep_their_scope_across_namespaces_and_clusters() {
         );
         assert!(key_path(&world, &lease).is_file(), "{what} removed the key");
     };
+    let other = KubeSim::start(Options::default()).expect("second simulator");
+    let other_config = sandbox.root().join("other-kubeconfig");
+    other.write_kubeconfig(&other_config, "default").unwrap();
+    let other_cluster = other_config.to_str().unwrap();
     for args in [
+        vec![
+            "status",
+            "--id",
+            "scoped",
+            "--sealos-devbox-kubeconfig",
+            other_cluster,
+        ],
+        vec![
+            "run",
+            "--id",
+            "scoped",
+            "--sealos-devbox-kubeconfig",
+            other_cluster,
+            "--",
+            "true",
+        ],
         vec![
             "status",
             "--id",
@@ -193,17 +213,7 @@ fn claims_keep_their_scope_across_namespaces_and_clusters() {
     }
     assert_eq!(world.devbox(&name)["spec"]["state"], "Running");
 
-    let other = KubeSim::start(Options::default()).expect("second simulator");
-    let other_config = sandbox.root().join("other-kubeconfig");
-    other.write_kubeconfig(&other_config, "default").unwrap();
-    let swept = sandbox.expect(
-        0,
-        &[
-            "cleanup",
-            "--sealos-devbox-kubeconfig",
-            other_config.to_str().unwrap(),
-        ],
-    );
+    let swept = sandbox.expect(0, &["cleanup", "--sealos-devbox-kubeconfig", other_cluster]);
     assert!(!swept.stderr.contains(&lease), "{}", swept.stderr);
     intact("cleanup against another cluster");
     sandbox.expect(0, &["cleanup"]);
