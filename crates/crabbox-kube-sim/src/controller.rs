@@ -162,6 +162,15 @@ impl Controller {
         }
         let tracked = self.tracked.get_mut(&uid(devbox)).expect("tracked devbox");
         let mut world = self.shared.lock();
+        // Like a real controller's status update (resourceVersion precondition):
+        // a devbox changed since this reconcile read it is left for the next one,
+        // so a stale decision (pausing what was just resumed) is never published.
+        let current = world.store.get(&kind, Some(namespace), name).ok();
+        if current.is_none_or(|current| {
+            current["metadata"]["resourceVersion"] != devbox["metadata"]["resourceVersion"]
+        }) {
+            return;
+        }
         if phase == "Running" {
             if let Some(host) = &tracked.host {
                 let secret_kind = world
