@@ -50,16 +50,18 @@ impl Controller {
 
     pub fn reconcile(&mut self) {
         let kind = self.shared.kind("devboxes");
-        let (devboxes, options) = {
+        let (devboxes, options, isolated) = {
             let world = self.shared.lock();
             let everything = crate::selector::Selector::default();
             (
                 world.store.list(&kind, None, &everything, &everything),
                 world.options.clone(),
+                world.isolated,
             )
         };
         let live: Vec<String> = devboxes.iter().map(uid).collect();
         self.tracked.retain(|uid, _| live.contains(uid));
+        let mut routes: Vec<(Instant, u16)> = Vec::new();
         for devbox in devboxes {
             let tracked = self.tracked.entry(uid(&devbox)).or_insert_with(|| Tracked {
                 host: None,
@@ -106,18 +108,21 @@ impl Controller {
                 }
                 Want::Running => {
                     if tracked.host.is_none() {
-                        tracked.host = DevboxHost::new(&options.node_host).ok();
+                        tracked.host = DevboxHost::new(&options.node_host, isolated).ok();
                     }
                     match tracked
                         .host
                         .as_mut()
                         .map(|host| host.start().map(|()| host.port))
                     {
-                        Some(Ok(port)) => (
-                            "Running",
-                            Some(network_status(options.network, port)),
-                            Some(("Started", "devbox sshd is running".into())),
-                        ),
+                        Some(Ok(port)) => {
+                            routes.push((tracked.first_seen, port));
+                            (
+                                "Running",
+                                Some(network_status(options.network, port)),
+                                Some(("Started", "devbox sshd is running".into())),
+                            )
+                        }
                         _ => (
                             "Error",
                             None,
@@ -128,6 +133,8 @@ impl Controller {
             };
             self.publish(&devbox, phase, network, message);
         }
+        routes.sort();
+        self.shared.lock().gateway_routes = routes.into_iter().map(|(_, port)| port).collect();
     }
 
     fn publish(
@@ -155,6 +162,15 @@ impl Controller {
         }
         let tracked = self.tracked.get_mut(&uid(devbox)).expect("tracked devbox");
         let mut world = self.shared.lock();
+        // Like a real controller's status update (resourceVersion precondition):
+        // a devbox changed since this reconcile read it is left for the next one,
+        // so a stale decision (pausing what was just resumed) is never published.
+        let current = world.store.get(&kind, Some(namespace), name).ok();
+        if current.is_none_or(|current| {
+            current["metadata"]["resourceVersion"] != devbox["metadata"]["resourceVersion"]
+        }) {
+            return;
+        }
         if phase == "Running" {
             if let Some(host) = &tracked.host {
                 let secret_kind = world

@@ -77,6 +77,7 @@ pub fn resources(catalog: &[ResourceKind], group: &str, version: &str) -> Option
     }
     if group == "authorization.k8s.io" && version == "v1" {
         resources.push(json!({"name": "selfsubjectrulesreviews", "singularName": "selfsubjectrulesreview", "namespaced": false, "kind": "SelfSubjectRulesReview", "verbs": ["create"]}));
+        resources.push(json!({"name": "selfsubjectaccessreviews", "singularName": "selfsubjectaccessreview", "namespaced": false, "kind": "SelfSubjectAccessReview", "verbs": ["create"]}));
     }
     if resources.is_empty() {
         return None;

@@ -1,11 +1,20 @@
 //! The machine behind a Running devbox: a private sshd that accepts the devbox's
-//! generated key, listening on the node host at the devbox's node port.
+//! generated key at the devbox's node port on the node host. As root each devbox
+//! gets its own network namespace: sshd listens on port 22 of the namespace's
+//! address and a relay on the node port carries connections to it (what
+//! kube-proxy does for a NodePort); otherwise sshd listens on the node port itself.
 
 use std::io;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use crate::netns::Namespace;
 
 pub struct DevboxHost {
     dir: tempfile::TempDir,
@@ -14,6 +23,8 @@ pub struct DevboxHost {
     pub public_key: String,
     pub private_key: String,
     child: Option<Child>,
+    namespace: Option<Namespace>,
+    relay: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
 }
 
 fn keygen(path: &Path) -> io::Result<()> {
@@ -48,8 +59,9 @@ fn free_port(host: &str) -> io::Result<u16> {
 }
 
 impl DevboxHost {
-    /// Generates the host key and the devbox key pair and picks a node port.
-    pub fn new(node_host: &str) -> io::Result<DevboxHost> {
+    /// Generates the host key and the devbox key pair and picks a node port;
+    /// `isolated` puts the host in its own network namespace (root only).
+    pub fn new(node_host: &str, isolated: bool) -> io::Result<DevboxHost> {
         let dir = tempfile::Builder::new()
             .prefix("cbx-kube-sim-host-")
             .tempdir()?;
@@ -61,7 +73,20 @@ impl DevboxHost {
             .trim()
             .to_string();
         let private_key = std::fs::read_to_string(root.join("devbox_key"))?;
+        let namespace = if isolated {
+            // sshd reads the keys file as the logging-in user (`devbox`).
+            std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755))?;
+            std::fs::set_permissions(
+                root.join("authorized_keys"),
+                std::fs::Permissions::from_mode(0o644),
+            )?;
+            Some(Namespace::create()?)
+        } else {
+            None
+        };
         Ok(DevboxHost {
+            namespace,
+            relay: None,
             port: free_port(node_host)?,
             node_host: node_host.to_string(),
             public_key,
@@ -84,20 +109,32 @@ impl DevboxHost {
             return Ok(());
         }
         let root = self.dir.path();
+        let (listen_host, listen_port) = match &self.namespace {
+            Some(namespace) => (namespace.devbox_ip.clone(), 22),
+            None => (self.node_host.clone(), self.port),
+        };
         let config = format!(
             "ListenAddress {host}\nPort {port}\nHostKey {root}/host_key\n\
              AuthorizedKeysFile {root}/authorized_keys\nPidFile {root}/sshd.pid\n\
              PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n\
              StrictModes no\nPermitRootLogin prohibit-password\nLogLevel VERBOSE\nMaxSessions 64\n",
-            host = self.node_host,
-            port = self.port,
+            host = listen_host,
+            port = listen_port,
             root = root.display()
         );
         std::fs::write(root.join("sshd_config"), config)?;
-        if rustix_is_root() {
+        if crate::netns::is_root() {
             std::fs::create_dir_all("/run/sshd")?;
         }
-        let child = Command::new(sshd_binary()?)
+        let mut command = match &self.namespace {
+            Some(namespace) => {
+                let mut command = Command::new("ip");
+                command.args(namespace.exec_prefix()).arg(sshd_binary()?);
+                command
+            }
+            None => Command::new(sshd_binary()?),
+        };
+        let child = command
             .arg("-D")
             .arg("-f")
             .arg(root.join("sshd_config"))
@@ -111,8 +148,8 @@ impl DevboxHost {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if std::net::TcpStream::connect((self.node_host.as_str(), self.port)).is_ok() {
-                return Ok(());
+            if std::net::TcpStream::connect((listen_host.as_str(), listen_port)).is_ok() {
+                return self.start_relay(&listen_host);
             }
             if !self.running() {
                 break;
@@ -121,12 +158,29 @@ impl DevboxHost {
         }
         self.stop();
         Err(io::Error::other(format!(
-            "sshd did not listen on {}:{}",
-            self.node_host, self.port
+            "sshd did not listen on {listen_host}:{listen_port}"
         )))
     }
 
+    /// For a namespaced host: the node port relays to sshd inside.
+    fn start_relay(&mut self, devbox_ip: &str) -> io::Result<()> {
+        if self.namespace.is_none() || self.relay.is_some() {
+            return Ok(());
+        }
+        let listener = std::net::TcpListener::bind((self.node_host.as_str(), self.port))?;
+        listener.set_nonblocking(true)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let target = (devbox_ip.to_string(), 22);
+        let thread = crate::gateway::serve(listener, stop.clone(), move || Some(target.clone()));
+        self.relay = Some((stop, thread));
+        Ok(())
+    }
+
     pub fn stop(&mut self) {
+        if let Some((stop, thread)) = self.relay.take() {
+            stop.store(true, Ordering::SeqCst);
+            let _ = thread.join();
+        }
         if let Some(mut child) = self.child.take() {
             // sshd runs in its own process group: ending the group also ends the
             // sessions it forked, as pausing a real devbox would.
@@ -136,17 +190,12 @@ impl DevboxHost {
                 .status();
             let _ = child.kill();
             let _ = child.wait();
+            // Daemons the sessions detached (setsid) die with the devbox too.
+            if let Some(namespace) = &self.namespace {
+                namespace.kill_all();
+            }
         }
     }
-}
-
-fn rustix_is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|line| line.starts_with("Uid:"))
-        .and_then(|line| line.split_whitespace().nth(1).map(|uid| uid == "0"))
-        .unwrap_or(false)
 }
 
 impl Drop for DevboxHost {

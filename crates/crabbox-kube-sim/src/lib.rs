@@ -5,10 +5,13 @@
 
 mod controller;
 mod discovery;
+mod gateway;
 mod host;
 mod kubeconfig;
+mod netns;
 mod openapi;
 mod patch;
+mod protobuf;
 mod rbac;
 mod resources;
 mod selector;
@@ -41,6 +44,7 @@ pub struct KubeSim {
     stop: Arc<AtomicBool>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     threads: Vec<JoinHandle<()>>,
+    gateway_port: Option<u16>,
 }
 
 impl KubeSim {
@@ -48,8 +52,10 @@ impl KubeSim {
         let listener = std::net::TcpListener::bind(&options.listen)?;
         listener.set_nonblocking(true)?;
         let address = listener.local_addr()?;
+        let isolate = options.isolate && netns::is_root();
         let shared = world::Shared::new(options);
         shared.lock().server_address = address.to_string();
+        shared.lock().isolated = isolate && netns::ensure_devbox_user().is_ok();
         let (shutdown, shutdown_signal) = tokio::sync::oneshot::channel::<()>();
         let router = server::router(shared.clone());
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -71,17 +77,38 @@ impl KubeSim {
         let controller = controller::Controller::new(shared.clone());
         let controller_stop = stop.clone();
         let controller = std::thread::spawn(move || controller.run(controller_stop));
+        let mut threads = vec![server, controller];
+        let mut gateway_port = None;
+        if shared.lock().options.network == NetworkShape::SshGate {
+            let node_host = shared.lock().options.node_host.clone();
+            let listener = gateway::bind(&node_host)?;
+            gateway_port = Some(listener.local_addr()?.port());
+            threads.push(gateway::spawn(listener, shared.clone(), stop.clone()));
+        }
         Ok(KubeSim {
             address,
             shared,
             stop,
             shutdown: Some(shutdown),
-            threads: vec![server, controller],
+            threads,
+            gateway_port,
         })
     }
 
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// Whether devbox hosts run in their own network namespaces as user
+    /// `devbox` (root only); otherwise sshd runs on the node host as the
+    /// current user, which is then the SSH user to configure.
+    pub fn isolated(&self) -> bool {
+        self.shared.lock().isolated
+    }
+
+    /// The SSH gateway's port on the node host (SSHGate shape only).
+    pub fn gateway_port(&self) -> Option<u16> {
+        self.gateway_port
     }
 
     pub fn token(&self) -> Option<String> {

@@ -9,11 +9,12 @@ use crabbox_kube_sim::{KubeSim, NetworkShape, Options, Rules, CONTEXT};
 const USAGE: &str =
     "usage: crabbox-kube-sim [--listen ADDR] [--kubeconfig-out PATH] [--namespace NS]... \
 [--network nodeport|sshgate] [--node-host HOST] [--devbox-version V] [--pending-ms N] \
-[--error-image IMAGE]... [--deny VERB:RESOURCE]";
+[--error-image IMAGE]... [--netns on|off] [--deny VERB:RESOURCE[,VERB:RESOURCE]]...";
 
 fn parse(arguments: Vec<String>) -> Result<(Options, Option<PathBuf>), String> {
     let mut options = Options::default();
     let mut kubeconfig = None;
+    let mut denied: Vec<(String, String)> = Vec::new();
     let mut arguments = arguments.into_iter();
     while let Some(flag) = arguments.next() {
         if flag == "--help" || flag == "-h" {
@@ -47,14 +48,32 @@ fn parse(arguments: Vec<String>) -> Result<(Options, Option<PathBuf>), String> {
                 options.pending_for = Duration::from_millis(millis);
             }
             "--error-image" => options.error_images.push(value),
+            "--netns" => {
+                options.isolate = match value.as_str() {
+                    "on" | "true" => true,
+                    "off" | "false" => false,
+                    _ => return Err(format!("--netns wants on or off, not {value:?}")),
+                }
+            }
             "--deny" => {
-                let (verb, resource) = value
-                    .split_once(':')
-                    .ok_or("--deny wants VERB:RESOURCE, e.g. patch:devboxes")?;
-                options.rules = Rules::deny(verb, resource);
+                // Repeatable, and each value may be a comma list.
+                for rule in value.split(',').filter(|rule| !rule.trim().is_empty()) {
+                    let (verb, resource) = rule
+                        .trim()
+                        .split_once(':')
+                        .ok_or("--deny wants VERB:RESOURCE, e.g. patch:devboxes")?;
+                    denied.push((verb.to_string(), resource.to_string()));
+                }
             }
             other => return Err(format!("unknown flag {other}\n{USAGE}")),
         }
+    }
+    if !denied.is_empty() {
+        let pairs: Vec<(&str, &str)> = denied
+            .iter()
+            .map(|(verb, resource)| (verb.as_str(), resource.as_str()))
+            .collect();
+        options.rules = Rules::deny_all(&pairs);
     }
     Ok((options, kubeconfig))
 }
@@ -77,6 +96,16 @@ fn main() -> ExitCode {
         }
     };
     eprintln!("crabbox-kube-sim listening on {}", sim.url());
+    if let Some(port) = sim.gateway_port() {
+        eprintln!("ssh gateway (SSHGate) on port {port} of the node host");
+    }
+    if sim.isolated() {
+        eprintln!("devboxes: own network namespace each (10.214.0.0/16), sshd serving user devbox");
+    } else {
+        eprintln!(
+            "devboxes: not root, so their sshd runs on the node host as the current user; set CRABBOX_SEALOS_DEVBOX_SSH_USER=$(id -un)"
+        );
+    }
     if let Some(path) = kubeconfig {
         if let Err(error) = sim.write_kubeconfig(&path, "default") {
             eprintln!("error: cannot write {}: {error}", path.display());

@@ -78,6 +78,11 @@ impl Rules {
 
     /// Everything allowed except `verb` on `resource`.
     pub fn deny(verb: &str, resource: &str) -> Rules {
+        Rules::deny_all(&[(verb, resource)])
+    }
+
+    /// Everything allowed except each (`verb`, `resource`) pair.
+    pub fn deny_all(denied: &[(&str, &str)]) -> Rules {
         const VERBS: [&str; 8] = [
             "get",
             "list",
@@ -100,7 +105,7 @@ impl Rules {
             let verbs: Vec<&str> = VERBS
                 .iter()
                 .copied()
-                .filter(|v| !(name == resource && *v == verb))
+                .filter(|v| !denied.contains(&(*v, name)))
                 .collect();
             rules.push(ResourceRule::new(&verbs, &[group], &[name]));
         }
@@ -111,6 +116,28 @@ impl Rules {
         self.rules
             .iter()
             .any(|rule| rule.allows(verb, group, resource, name))
+    }
+
+    /// The SelfSubjectAccessReview response (`kubectl auth can-i`) for `spec`.
+    pub fn access_review(&self, spec: &Value) -> Value {
+        let attributes = &spec["resourceAttributes"];
+        let text = |key: &str| attributes[key].as_str().unwrap_or("");
+        let allowed = if attributes.is_object() {
+            let name = Some(text("name")).filter(|name| !name.is_empty());
+            self.allows(text("verb"), text("group"), text("resource"), name)
+        } else {
+            // Non-resource URLs: discovery is open to everyone.
+            true
+        };
+        // Like RBAC, a denial carries no reason: `kubectl auth can-i` prints a bare `no`.
+        let status = json!({"allowed": allowed});
+        json!({
+            "kind": "SelfSubjectAccessReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"creationTimestamp": null},
+            "spec": spec,
+            "status": status,
+        })
     }
 
     /// The SelfSubjectRulesReview response for `spec`.
@@ -143,6 +170,18 @@ mod tests {
         assert!(!rules.allows("patch", "devbox.sealos.io", "devboxes", None));
         assert!(rules.allows("update", "devbox.sealos.io", "devboxes", None));
         assert!(rules.allows("patch", "", "secrets", None));
+    }
+
+    #[test]
+    fn deny_all_removes_several_rules_and_access_reviews_follow() {
+        let rules = Rules::deny_all(&[("patch", "devboxes"), ("get", "secrets")]);
+        assert!(!rules.allows("patch", "devbox.sealos.io", "devboxes", None));
+        assert!(!rules.allows("get", "", "secrets", None));
+        assert!(rules.allows("list", "", "secrets", None));
+        let spec = json!({"resourceAttributes": {"verb": "get", "group": "", "resource": "secrets", "namespace": "default"}});
+        assert_eq!(rules.access_review(&spec)["status"]["allowed"], false);
+        let spec = json!({"resourceAttributes": {"verb": "list", "resource": "secrets"}});
+        assert_eq!(rules.access_review(&spec)["status"]["allowed"], true);
     }
 
     #[test]

@@ -118,9 +118,18 @@ fn respond(
         return Ok((200, document));
     }
     if path == "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews" && method == Method::POST {
-        let review: Value = serde_json::from_slice(body)
-            .map_err(|error| ApiError::bad_request(error.to_string()))?;
+        let review = decode_body(body)?;
         return Ok((201, world.rules.review(&review["spec"])));
+    }
+    if path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" && method == Method::POST {
+        let spec = if crate::protobuf::is_protobuf(body) {
+            crate::protobuf::access_review_spec(body).ok_or_else(|| {
+                ApiError::bad_request("malformed protobuf SelfSubjectAccessReview")
+            })?
+        } else {
+            decode_body(body)?["spec"].clone()
+        };
+        return Ok((201, world.rules.access_review(&spec)));
     }
     if path == "/openapi/v3" {
         return Ok((200, crate::openapi::root(&world.catalog)));
@@ -179,10 +188,7 @@ fn respond(
     let namespace = namespace.as_deref();
     let status_only = subresource.as_deref() == Some("status");
     let store = &mut world.store;
-    let parse_body = || {
-        serde_json::from_slice::<Value>(body)
-            .map_err(|error| ApiError::bad_request(format!("invalid body: {error}")))
-    };
+    let parse_body = || decode_body(body);
     match (verb, name.as_deref()) {
         ("get", Some(name)) => Ok((200, store.get(&kind, namespace, name)?)),
         ("list" | "watch", _) => {
@@ -241,6 +247,18 @@ fn respond(
         }
         _ => Err(ApiError::method_not_allowed()),
     }
+}
+
+/// A request body in JSON or YAML (which the API server accepts too, e.g.
+/// `kubectl create --raw -f manifest.yaml`).
+fn decode_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice::<Value>(body).or_else(|json_error| {
+        std::str::from_utf8(body)
+            .ok()
+            .and_then(|text| serde_yaml_ng::from_str::<Value>(text).ok())
+            .filter(Value::is_object)
+            .ok_or_else(|| ApiError::bad_request(format!("invalid body: {json_error}")))
+    })
 }
 
 fn list_document(kind: &crate::resources::ResourceKind, items: Vec<Value>, revision: u64) -> Value {

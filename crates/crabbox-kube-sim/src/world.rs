@@ -36,6 +36,9 @@ pub struct Options {
     /// Devboxes with one of these images go to Error instead of Running.
     pub error_images: Vec<String>,
     pub rules: Rules,
+    /// As root, give each devbox its own network namespace with an sshd serving
+    /// the `devbox` user (created if missing). Ignored when not root.
+    pub isolate: bool,
 }
 
 impl Default for Options {
@@ -50,6 +53,7 @@ impl Default for Options {
             pending_for: Duration::from_millis(300),
             error_images: vec!["crabbox-sim/error".into()],
             rules: Rules::allow_all(),
+            isolate: true,
         }
     }
 }
@@ -62,6 +66,10 @@ pub struct World {
     pub server_address: String,
     /// Creates that are stored but answered with a timeout, as a lost response would be.
     pub ambiguous_creates: usize,
+    /// sshd ports of Running devboxes, oldest first: where the SSHGate stand-in relays.
+    pub gateway_routes: Vec<u16>,
+    /// Devbox hosts run in their own network namespaces as user `devbox`.
+    pub isolated: bool,
 }
 
 #[derive(Clone)]
@@ -87,6 +95,8 @@ impl Shared {
             options,
             server_address: String::new(),
             ambiguous_creates: 0,
+            gateway_routes: Vec::new(),
+            isolated: false,
         })))
     }
 

@@ -454,3 +454,65 @@ fn error_images_fail_with_a_warning_event_and_wrong_crd_versions_are_not_served(
     let listing = old.json(&["get", "--raw", "/apis/devbox.sealos.io/v1alpha1"]);
     assert_eq!(listing["groupVersion"], "devbox.sealos.io/v1alpha1");
 }
+
+#[test]
+fn auth_can_i_follows_several_denied_rules() {
+    if !kubectl_installed() {
+        return;
+    }
+    let cluster = Cluster::start(Options {
+        rules: Rules::deny_all(&[("patch", "devboxes"), ("get", "secrets")]),
+        ..Options::default()
+    });
+    let can = |verb: &str, resource: &str| {
+        let outcome = cluster.kubectl(&["auth", "can-i", verb, resource, "-n", "default"], "");
+        (
+            outcome.ok,
+            outcome.stdout.trim().to_string(),
+            outcome.stderr,
+        )
+    };
+    let (ok, answer, stderr) = can("create", "devboxes.devbox.sealos.io");
+    assert!(ok && answer == "yes", "{answer} {stderr}");
+    for (verb, resource) in [("patch", "devboxes.devbox.sealos.io"), ("get", "secrets")] {
+        let (ok, answer, stderr) = can(verb, resource);
+        assert!(
+            !ok && answer == "no",
+            "{verb} {resource}: {answer} {stderr}"
+        );
+    }
+    let (ok, answer, _) = can("list", "secrets");
+    assert!(ok && answer == "yes", "only the denied verbs are refused");
+}
+
+#[test]
+fn yaml_request_bodies_are_understood() {
+    if !kubectl_installed() {
+        return;
+    }
+    let cluster = Cluster::start(Options::default());
+    let file = cluster.dir.path().join("secret.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: from-yaml\n  labels:\n    shape: yaml\nstringData:\n  note: hello\n",
+    )
+    .unwrap();
+    let outcome = cluster.kubectl(
+        &[
+            "create",
+            "--raw",
+            "/api/v1/namespaces/default/secrets",
+            "-f",
+            file.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(outcome.ok, "{}", outcome.stderr);
+    let created: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(created["metadata"]["name"], "from-yaml");
+    let stored = cluster
+        .sim
+        .object("secrets", "default", "from-yaml")
+        .expect("stored");
+    assert_eq!(stored["metadata"]["labels"]["shape"], "yaml");
+}

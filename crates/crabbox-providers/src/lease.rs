@@ -13,6 +13,8 @@ pub enum LeaseState {
     Running,
     Released,
     Expired,
+    /// Stopped but kept (a paused devbox): `run --id` resumes it.
+    Paused,
 }
 
 impl LeaseState {
@@ -23,6 +25,7 @@ impl LeaseState {
             LeaseState::Running => "running",
             LeaseState::Released => "released",
             LeaseState::Expired => "expired",
+            LeaseState::Paused => "paused",
         }
     }
 }

@@ -157,6 +157,13 @@ pub trait Provider: Send + Sync {
     /// Looks an existing lease up by its canonical ID.
     async fn resolve(&self, lease_id: &str) -> Result<Lease, ProviderError>;
 
+    /// The environment this provider's leases live in under the current settings
+    /// (cluster, context, namespace, route), recorded in claims so a lookup under
+    /// other settings never mistakes "not here" for "gone". `None`: one global scope.
+    fn scope(&self) -> Option<String> {
+        None
+    }
+
     /// Looks a lease up without changing anything (no resume, no key fetch): what
     /// `status` and `inspect` use. Providers whose `resolve` has side effects
     /// override it.

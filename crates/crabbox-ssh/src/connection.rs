@@ -147,6 +147,14 @@ impl Connection {
         let _ = control_command(&self.ssh, &self.control_path(), "exit", &self.target).await;
     }
 
+    /// True when SSH answers: `true` runs with the target's key (one attempt,
+    /// readiness timeouts; over the master when one is running).
+    pub async fn answers(&self) -> bool {
+        self.capture_with("true", Budget::Readiness)
+            .await
+            .is_ok_and(|captured| captured.code == 0)
+    }
+
     /// Runs a helper command and captures its output.
     pub async fn capture(&self, remote: &str) -> Result<Captured, SshError> {
         self.capture_with(remote, Budget::Default).await

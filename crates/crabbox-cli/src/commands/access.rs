@@ -30,6 +30,7 @@ async fn prepare(
             .coordinator
             .as_ref()
             .map(|client| client.base_url()),
+        resolved.provider.scope(),
     )?;
     let lease = resolved
         .provider

@@ -80,11 +80,19 @@ async fn remove_stale_claims(app: &App, provider: &dyn Provider, dry_run: bool) 
         }
     };
     let known: HashSet<&str> = listed.iter().map(|lease| lease.id.as_str()).collect();
+    // Only this scope's inventory proves anything: a claim made under another
+    // cluster, context or namespace (or one that predates scopes) is kept.
+    let scope = provider.scope();
     let stale: Vec<Claim> = app
         .claims
         .all()
         .into_iter()
         .filter(|claim| claim.provider == name && leases::claim_coordinator(claim).is_none())
+        .filter(|claim| {
+            scope
+                .as_deref()
+                .is_none_or(|scope| claim.provider_scope == scope)
+        })
         .filter(|claim| !known.contains(claim.lease_id.as_str()))
         // A create in progress in another process is not stale yet.
         .filter(|claim| claim.pending_creator().is_none() || claim.is_abandoned())

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use crabbox_core::now_unix;
 use crabbox_proto::ExitCode;
-use crabbox_providers::Lease;
+use crabbox_providers::{Lease, LeaseState};
 use serde_json::json;
 
 use crate::cli::{ListArgs, StatusArgs};
@@ -22,6 +22,36 @@ fn port_open(lease: &Lease) -> bool {
             std::net::TcpStream::connect_timeout(&socket, Duration::from_millis(500)).ok()
         })
         .is_some()
+}
+
+/// Ready: the provider reports the lease active (not paused, released or
+/// expired), its port accepts TCP, and SSH answers with the lease's key. A TCP
+/// connect alone proves nothing behind a gateway (a paused devbox's gateway
+/// still accepts connections).
+async fn ready(app: &App, lease: &Lease) -> bool {
+    if matches!(
+        lease.state,
+        LeaseState::Paused | LeaseState::Released | LeaseState::Expired
+    ) || !port_open(lease)
+    {
+        return false;
+    }
+    let has_key = lease.ssh_key.is_some()
+        || app
+            .paths
+            .lease_key_dir(&lease.id)
+            .join("id_ed25519")
+            .is_file();
+    if !has_key {
+        return false;
+    }
+    let Ok(target) = leases::target(app, lease) else {
+        return false;
+    };
+    match crabbox_ssh::Connection::new(target, lease.port) {
+        Ok(connection) => connection.answers().await,
+        Err(_) => false,
+    }
 }
 
 /// The `StatusView` JSON shape.
@@ -86,7 +116,7 @@ pub async fn status(app: &mut App, args: StatusArgs) -> CliResult<i32> {
     let config = app.config(None, provider_flags(&args.lease.provider))?;
     let resolved = leases::resolve_as(app, &config, &value, leases::Access::ReadOnly).await?;
     let mut lease = resolved.lease;
-    let mut ready = port_open(&lease);
+    let mut ready = ready(app, &lease).await;
     if args.wait && !ready {
         let timeout = crabbox_core::parse_duration(&args.wait_timeout)
             .map_err(|error| CliError::usage(format!("invalid --wait-timeout: {error}")))?;
@@ -109,7 +139,17 @@ pub async fn status(app: &mut App, args: StatusArgs) -> CliResult<i32> {
                         format!("lease disappeared while waiting: {error}"),
                     )
                 })?;
-            ready = port_open(&lease);
+            if lease.state == LeaseState::Released {
+                return Err(CliError::new(
+                    ExitCode::Readiness,
+                    format!(
+                        "lease {} is {}; it will not become ready",
+                        lease.id,
+                        lease.state.as_str()
+                    ),
+                ));
+            }
+            ready = self::ready(app, &lease).await;
         }
     }
     if lease.pond.is_empty() {
@@ -135,7 +175,7 @@ pub async fn inspect(app: &mut App, args: crate::cli::LeaseJsonArgs) -> CliResul
     let config = app.config(None, provider_flags(&args.lease.provider))?;
     let resolved = leases::resolve_as(app, &config, &value, leases::Access::ReadOnly).await?;
     let lease = resolved.lease;
-    let ready = port_open(&lease);
+    let ready = ready(app, &lease).await;
     if args.json {
         app.printer.json(&status_json(app, &lease, ready));
         return Ok(0);

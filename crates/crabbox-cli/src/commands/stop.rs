@@ -12,13 +12,24 @@ use crate::leases::{self, timestamp};
 
 pub async fn stop(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
     let value = leases::lease_value(&args.id, &args.lease, "crabbox stop --id <lease-or-slug>")?;
-    let config = app.config(None, provider_flags(&args.provider))?;
-    let resolved = match leases::resolve(app, &config, &value).await {
+    // The checkout's config too: it may set `sealosDevbox.deleteOnRelease`.
+    let (_, config) = app.repo_config(provider_flags(&args.provider))?;
+    // Releasing needs the lease's identity only: no resume, no key material.
+    let resolved = match leases::resolve_as(app, &config, &value, leases::Access::ReadOnly).await {
         Ok(resolved) => resolved,
         Err(error) if error.code == ExitCode::Identity && names_a_lease(&value) => {
             // A canonical ID the selected provider does not have: the goal is
             // reached for that provider (a claim of another provider stays).
             let provider = leases::selected_provider_name(app, &config, &value);
+            // A lease claimed under other settings of its provider is not "gone".
+            let settings = crate::context::provider_settings(&app.paths, &config);
+            let elsewhere = app.claims.find(&value).iter().any(|claim| {
+                crabbox_providers::create(&claim.provider, &settings)
+                    .is_ok_and(|own| leases::other_scope(claim, own.as_ref()).is_some())
+            });
+            if elsewhere {
+                return Err(error);
+            }
             if let Some(claim) = app.claims.load(&value).ok().flatten() {
                 if !crate::context::same_provider(&claim.provider, &provider) {
                     return Err(CliError::usage(format!(

@@ -44,6 +44,7 @@ pub async fn warmup(app: &mut App, args: WarmupArgs) -> CliResult<i32> {
             &repo.root.display().to_string(),
             args.reclaim,
             coordinator.as_deref(),
+            provider.scope(),
         )?;
         tokio::select! {
             result = leases::connect(app, provider.as_ref(), &lease) => result,

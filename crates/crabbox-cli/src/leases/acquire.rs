@@ -97,6 +97,7 @@ pub async fn acquire(
     let mut pending = Claim::new(lease_id.to_string(), provider.spec().name.to_string());
     pending.slug = request.slug.clone();
     pending.pond = settings.pond.clone();
+    pending.provider_scope = provider.scope().unwrap_or_default();
     pending.mark_pending(crabbox_core::ProcessMark::current());
     if let Some(url) = &settings.coordinator {
         pending
@@ -183,8 +184,10 @@ pub fn claim(
     repo_root: &str,
     reclaim: bool,
     coordinator: Option<&str>,
+    scope: Option<String>,
 ) -> CliResult<Claim> {
     let mut template = Claim::new(lease.id.clone(), lease.provider.clone());
+    template.provider_scope = scope.unwrap_or_default();
     if let Some(url) = coordinator {
         template
             .extra

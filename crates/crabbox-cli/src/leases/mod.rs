@@ -15,7 +15,8 @@ pub use acquire::{acquire, claim, release, LeaseSettings};
 pub use connect::{connect, target};
 pub use heartbeat::spawn_heartbeats;
 pub use resolve::{
-    claim_coordinator, lease_value, resolve, resolve_as, selected_provider_name, Access, Resolved,
+    claim_coordinator, lease_value, other_scope, resolve, resolve_as, selected_provider_name,
+    Access, Resolved,
 };
 
 /// `crabbox stop --id <slug>` style follow-up command.

@@ -142,6 +142,11 @@ pub async fn resolve_as(
         })?;
         return resolve_brokered(app, client, provider, claim, value).await;
     }
+    if let Some(claim) = &claim {
+        if let Some(error) = other_scope(claim, provider.as_ref()) {
+            return Err(error);
+        }
+    }
     let lease_id = match &claim {
         Some(claim) => claim.lease_id.clone(),
         None => find_in_inventory(provider.as_ref(), value).await?,
@@ -198,6 +203,25 @@ async fn resolve_brokered(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// A claim recorded under another scope of its provider (another cluster,
+/// context or namespace) is not found here, and is never removed from here.
+pub fn other_scope(claim: &Claim, provider: &dyn Provider) -> Option<CliError> {
+    let current = provider.scope()?;
+    if claim.provider_scope.is_empty() || claim.provider_scope == current {
+        return None;
+    }
+    Some(
+        CliError::new(
+            ExitCode::Identity,
+            format!(
+                "lease {} was claimed in another {} scope ({}); the current settings select {current}; nothing was changed",
+                claim.lease_id, claim.provider, claim.provider_scope
+            ),
+        )
+        .with_hint("use the settings it was created with (kubeconfig, context, namespace, route)"),
+    )
 }
 
 fn gone(error: ProviderError, had_claim: bool) -> CliError {

@@ -12,6 +12,30 @@ use crate::{AcquireRequest, Lease, LeaseState};
 
 pub const PROVIDER: &str = "sealos-devbox";
 
+const ANNOTATION_PREFIX: &str = "crabbox.dev/";
+
+/// Scope annotations (some legacy), never copied into lease labels.
+const SCOPE_KEYS: [&str; 7] = [
+    "provider-scope",
+    "provider_scope_id",
+    "provider_scope",
+    "gateway_host",
+    "gateway_port",
+    "node_host",
+    "devbox_namespace",
+];
+
+/// The `--expose` label: ports joined with `-` (what pond code decodes).
+const EXPOSED_PORTS_KEY: &str = "crabbox_exposed_ports";
+
+fn encode_ports(ports: &[u16]) -> String {
+    ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 /// The `crabbox.dev/<key>` annotations written for a new lease.
 pub fn request_annotations(request: &AcquireRequest, now: i64) -> Vec<(String, String)> {
     let mut pairs = vec![
@@ -26,6 +50,9 @@ pub fn request_annotations(request: &AcquireRequest, now: i64) -> Vec<(String, S
     ];
     if !request.pond.is_empty() {
         pairs.push(("pond", request.pond.clone()));
+    }
+    if !request.exposed_ports.is_empty() {
+        pairs.push((EXPOSED_PORTS_KEY, encode_ports(&request.exposed_ports)));
     }
     pairs
         .into_iter()
@@ -56,10 +83,22 @@ pub fn to_lease(devbox: &Value, settings: &SealosSettings, route: &Route) -> Lea
     let lease_state = match state(devbox) {
         DevboxState::Running => LeaseState::Ready,
         DevboxState::Pending => LeaseState::Leased,
+        DevboxState::Paused | DevboxState::Stopped => LeaseState::Paused,
         _ => LeaseState::Released,
     };
     let created = number(devbox, "created_at", 0);
-    let mut labels = BTreeMap::new();
+    // The lease bookkeeping annotations double as the lease's labels (pond,
+    // exposed ports, state, …), as direct providers' labels do; scope markers stay out.
+    let mut labels: BTreeMap<String, String> = devbox["metadata"]["annotations"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(key, value)| {
+            let key = key.strip_prefix(ANNOTATION_PREFIX)?;
+            let value = value.as_str()?;
+            (!SCOPE_KEYS.contains(&key)).then(|| (key.to_string(), value.to_string()))
+        })
+        .collect();
     labels.insert("crabbox".to_string(), "true".to_string());
     labels.insert("provider".to_string(), PROVIDER.to_string());
     labels.insert("lease".to_string(), label(devbox, LEASE_LABEL).to_string());

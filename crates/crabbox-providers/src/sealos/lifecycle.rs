@@ -25,6 +25,14 @@ pub struct Session {
     pub timeout: Duration,
 }
 
+fn lease_gone(devbox_name: &str) -> ProviderError {
+    ProviderError::NotFound {
+        lease: devbox_name.to_string(),
+        provider: lease::PROVIDER.into(),
+        hint: Some("the devbox was deleted or taken over while Crabbox resumed it".into()),
+    }
+}
+
 pub fn cluster_error(error: ClusterError) -> ProviderError {
     match error {
         ClusterError::Forbidden(message) => ProviderError::Prerequisite {
@@ -292,13 +300,56 @@ impl Session {
     /// Asks for `Running` (with the resourceVersion as precondition) and waits
     /// until the devbox is prepared again.
     async fn wake(&self, devbox: &Value) -> Result<Lease, ProviderError> {
-        let patch = json!({"metadata": {"resourceVersion": devbox["metadata"]["resourceVersion"], "annotations": {"crabbox.dev/state": "resumed"}}, "spec": {"state": "Running"}});
-        let resumed = self
-            .cluster
-            .patch(name(devbox), &patch)
-            .await
-            .map_err(cluster_error)?;
-        self.prepare(&resumed).await
+        let resumed = self.ask_running(devbox).await?;
+        match self.prepare(&resumed).await {
+            Ok(lease) => Ok(lease),
+            Err(error) => {
+                // Resumed for nothing (a foreign Secret, no key, never ready): put it
+                // back to sleep rather than leave it running unused.
+                self.pause_again(name(devbox)).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// The resume patch. A conflict from the controller publishing status in
+    /// between is retried against a fresh read of the same lease's devbox.
+    async fn ask_running(&self, devbox: &Value) -> Result<Value, ProviderError> {
+        let lease_id = label(devbox, LEASE_LABEL).to_string();
+        let mut current = devbox.clone();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let patch = json!({"metadata": {"resourceVersion": current["metadata"]["resourceVersion"], "annotations": {"crabbox.dev/state": "resumed"}}, "spec": {"state": "Running"}});
+            match self.cluster.patch(name(devbox), &patch).await {
+                Ok(resumed) => return Ok(resumed),
+                Err(ClusterError::Conflict(_)) if attempt < 5 => {
+                    match self
+                        .cluster
+                        .get(name(devbox))
+                        .await
+                        .map_err(cluster_error)?
+                    {
+                        Some(fresh)
+                            if label(&fresh, LEASE_LABEL) == lease_id
+                                && in_scope(&fresh, &self.scope_id, &self.raw_scope, false) =>
+                        {
+                            current = fresh
+                        }
+                        _ => return Err(lease_gone(name(devbox))),
+                    }
+                }
+                Err(error) => return Err(cluster_error(error)),
+            }
+        }
+    }
+
+    async fn pause_again(&self, devbox_name: &str) {
+        let Ok(Some(current)) = self.cluster.get(devbox_name).await else {
+            return;
+        };
+        let patch = json!({"metadata": {"resourceVersion": current["metadata"]["resourceVersion"], "annotations": {"crabbox.dev/state": "paused"}}, "spec": {"state": "Paused"}});
+        let _ = self.cluster.patch(devbox_name, &patch).await;
     }
 
     /// Pause (keep) or delete, per `deleteOnRelease`.

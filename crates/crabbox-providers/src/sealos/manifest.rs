@@ -11,6 +11,7 @@ pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const PROVIDER_LABEL: &str = "crabbox.dev/provider";
 pub const LEASE_LABEL: &str = "crabbox.dev/lease-id";
 pub const SLUG_LABEL: &str = "crabbox.dev/slug";
+pub const POND_LABEL: &str = "crabbox.dev/pond";
 pub const SCOPE_LABEL: &str = "crabbox.dev/provider-scope";
 pub const SCOPE_ANNOTATION: &str = "crabbox.dev/provider-scope";
 pub const SCOPE_ID_ANNOTATION: &str = "crabbox.dev/provider_scope_id";
@@ -51,19 +52,24 @@ pub fn build(settings: &SealosSettings, route: &Route, image: &str, new: &NewDev
     annotations.insert(SCOPE_ANNOTATION.into(), json!(new.scope_id));
     annotations.insert(SCOPE_ID_ANNOTATION.into(), json!(new.scope_id));
     let scheduling_key = "devbox.sealos.io/node";
+    let mut labels = json!({
+        MANAGED_BY: "crabbox",
+        PROVIDER_LABEL: "sealos-devbox",
+        LEASE_LABEL: new.lease_id,
+        SLUG_LABEL: new.slug,
+        SCOPE_LABEL: &new.scope_id[..63],
+    });
+    // A normalized pond name is a valid label value: ponds are label-selectable.
+    if let Some((_, pond)) = new.labels.iter().find(|(key, _)| key == "pond") {
+        labels[POND_LABEL] = json!(pond);
+    }
     json!({
         "apiVersion": API_VERSION,
         "kind": "Devbox",
         "metadata": {
             "name": name,
             "namespace": settings.namespace,
-            "labels": {
-                MANAGED_BY: "crabbox",
-                PROVIDER_LABEL: "sealos-devbox",
-                LEASE_LABEL: new.lease_id,
-                SLUG_LABEL: new.slug,
-                SCOPE_LABEL: &new.scope_id[..63],
-            },
+            "labels": labels,
             "annotations": annotations,
         },
         "spec": {

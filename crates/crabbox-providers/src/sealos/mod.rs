@@ -99,6 +99,13 @@ impl Provider for SealosProvider {
         &SEALOS_SPEC
     }
 
+    /// The raw scope (kubeconfig, context, namespace, route); only the local
+    /// claim holds it, the cluster sees its hash.
+    fn scope(&self) -> Option<String> {
+        let route = self.settings.validate().ok()?;
+        Some(self.settings.raw_scope(&route))
+    }
+
     async fn acquire(&self, request: &AcquireRequest) -> Result<Lease, ProviderError> {
         let session = self.session().await?;
         session.acquire(request).await

@@ -146,7 +146,7 @@ pub async fn connect(app: &mut App, args: PondConnectArgs) -> CliResult<i32> {
         };
         // Portless members are never resolved: nothing would use them.
         if !ports.is_empty() && !args.json {
-            let resolved = super::resolve_claim(app, claim).await?;
+            let resolved = super::resolve_claim(app, claim, leases::Access::Use).await?;
             reachable.push(Reachable {
                 lease_id: claim.lease_id.clone(),
                 target: leases::target(app, &resolved.lease)?,

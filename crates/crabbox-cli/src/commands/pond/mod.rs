@@ -128,13 +128,18 @@ fn claim_config(app: &App, claim: &Claim) -> CliResult<Config> {
             },
         ),
     ];
-    app.config(None, flags.into_iter().flatten().collect())
+    // The checkout's config applies too (it may set `sealosDevbox.deleteOnRelease`).
+    let repo = app.repo();
+    app.config(
+        repo.is_git.then_some(repo.root.as_path()),
+        flags.into_iter().flatten().collect(),
+    )
 }
 
 /// The live lease behind a claim, through its own provider or coordinator.
-async fn resolve_claim(app: &App, claim: &Claim) -> CliResult<Resolved> {
+async fn resolve_claim(app: &App, claim: &Claim, access: leases::Access) -> CliResult<Resolved> {
     let config = claim_config(app, claim)?;
-    leases::resolve(app, &config, &claim.lease_id).await
+    leases::resolve_as(app, &config, &claim.lease_id, access).await
 }
 
 /// Exposed ports a claim recorded in its labels.

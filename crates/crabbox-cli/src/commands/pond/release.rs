@@ -26,7 +26,7 @@ pub async fn release(app: &mut App, args: PondReleaseArgs) -> CliResult<i32> {
             &claim.slug
         };
         let outcome = async {
-            let resolved = super::resolve_claim(app, claim).await?;
+            let resolved = super::resolve_claim(app, claim, leases::Access::ReadOnly).await?;
             leases::release(app, resolved.provider.as_ref(), &resolved.lease).await
         }
         .await;

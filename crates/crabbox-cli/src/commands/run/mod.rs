@@ -233,6 +233,7 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
     let coordinator_url = coordinator
         .as_ref()
         .map(|client| client.base_url().to_string());
+    let scope = provider.scope();
     let mut session = Session {
         app,
         args: &args,
@@ -259,6 +260,7 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
         &repo_root,
         args.reclaim,
         coordinator_url.as_deref(),
+        scope,
     );
     let outcome = match claimed {
         Ok(_) => session.execute().await,
