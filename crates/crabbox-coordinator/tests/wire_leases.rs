@@ -242,3 +242,55 @@ async fn the_go_clis_create_body_is_accepted_and_answered_in_go_types() {
     assert!(go_mismatches(&released["lease"]).is_empty());
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_telemetry_is_stored_on_the_lease() {
+    let dir = temp_dir();
+    let server =
+        Running::start_default(&database_url("sqlite", dir.path()).await, dir.path()).await;
+    let alice = server.api(&user_token("alice", "acme"));
+    let (status, _) = alice
+        .call(
+            "PUT",
+            "/v1/leases/cbx_00000000c0c1/registration",
+            Some(json!({"provider": "ssh", "target": "linux", "host": "10.0.0.9"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    for (captured, load) in [
+        ("2026-12-04T10:00:00.000Z", 0.5),
+        ("2026-12-04T10:01:00.000Z", 1.5),
+        ("2026-12-04T10:01:00.000Z", 2.5),
+    ] {
+        let (status, answer) = alice
+            .post(
+                "/v1/leases/cbx_00000000c0c1/heartbeat",
+                json!({"telemetry": {"capturedAt": captured, "load1": load, "cpuCount": 4, "memoryPercent": 250}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    // Unusable telemetry is dropped; the heartbeat still succeeds.
+    let (status, _) = alice
+        .post(
+            "/v1/leases/cbx_00000000c0c1/heartbeat",
+            json!({"telemetry": {"capturedAt": "2026-12-04T10:02:00.000Z", "load1": -1}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, answer) = alice.get("/v1/leases/cbx_00000000c0c1").await;
+    let lease = &answer["lease"];
+    assert!(
+        go_mismatches(lease).is_empty(),
+        "{:?}",
+        go_mismatches(lease)
+    );
+    assert_eq!(lease["telemetry"]["load1"], 2.5, "{lease}");
+    assert_eq!(
+        lease["telemetry"]["memoryPercent"], 100.0,
+        "capped as Node caps it"
+    );
+    let history = lease["telemetryHistory"].as_array().unwrap();
+    assert_eq!(history.len(), 2, "one sample per capture time: {lease}");
+    server.stop().await;
+}

@@ -50,12 +50,26 @@ pub async fn heartbeat(
     let found = find_visible(coordinator, principal, value).await?;
     check_expected_provider(&found, request.expected_provider.as_deref())?;
     let now = coordinator.now();
+    // Stored as the Node coordinator does: sanitized, and dropped when nothing
+    // usable is left (a heartbeat never fails over its telemetry).
+    let telemetry = request
+        .telemetry
+        .clone()
+        .and_then(|value| serde_json::from_value(value).ok())
+        .and_then(|sample| crate::runs::telemetry::sanitize_sample(sample, now));
     let lease = updated(
         coordinator
             .store()
             .update_lease(&found.lease.id, |record| {
                 if let Some(refusal) = heartbeat_refusal(record, now) {
                     return Err(refusal);
+                }
+                if let Some(sample) = &telemetry {
+                    record.lease.telemetry = Some(sample.clone());
+                    let mut history = std::mem::take(&mut record.lease.telemetry_history);
+                    history.push(sample.clone());
+                    record.lease.telemetry_history =
+                        crate::runs::telemetry::bounded_samples(history);
                 }
                 if let Some(idle) = request.idle_timeout_seconds.filter(|idle| *idle > 0) {
                     record.lease.idle_timeout_seconds = idle.min(MAX_LIFETIME_SECS);

@@ -3,7 +3,7 @@
 //! telemetry live in their own modules.
 
 mod finish;
-mod telemetry;
+pub(crate) mod telemetry;
 
 pub use finish::finish;
 pub use telemetry::append_telemetry;

@@ -66,7 +66,7 @@ pub fn sanitize_sample(sample: TelemetrySample, now: Timestamp) -> Option<Teleme
 
 /// One sample per capture time (the later one wins), oldest first, the latest
 /// `MAX_SAMPLES`.
-fn bounded_samples(samples: Vec<TelemetrySample>) -> Vec<TelemetrySample> {
+pub fn bounded_samples(samples: Vec<TelemetrySample>) -> Vec<TelemetrySample> {
     let mut by_time = std::collections::BTreeMap::new();
     for sample in samples {
         if !sample.captured_at.is_empty() {

@@ -145,6 +145,12 @@ pub struct Lease {
     pub failure_error: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// The runner's latest heartbeat telemetry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub telemetry: Option<super::TelemetrySample>,
+    /// Heartbeat telemetry, one sample per capture time, the latest 60.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub telemetry_history: Vec<super::TelemetrySample>,
 }
 
 impl Lease {

@@ -205,6 +205,8 @@ pub fn lease(id: &str, owner: &str, org: &str, created_at: i64) -> LeaseRecord {
         cleanup_error: "cleanup failed once".into(),
         failure_error: "none".into(),
         labels: BTreeMap::from([("team".to_string(), "crabs".to_string())]),
+        telemetry: None,
+        telemetry_history: Vec::new(),
     };
     LeaseRecord {
         lease,
