@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use crabbox_proto::wire::{
-    from_json_slice, go_types, CreateLeaseRequest, HeartbeatRequest, LeaseEnvelope, LeaseState,
-    RegistrationRequest,
+    from_json_slice, go_types, CancelCreateRequest, CreateLeaseRequest, HeartbeatRequest,
+    LeaseEnvelope, LeaseState, RegistrationRequest, ReleaseRequest, Whoami,
 };
 use serde_json::Value;
 
@@ -115,4 +115,35 @@ fn wrong_json_types_name_their_field() {
     let error =
         from_json_slice::<CreateLeaseRequest>(br#"{"exposedPorts":["8080","http"]}"#).unwrap_err();
     assert_eq!(error.path, "exposedPorts");
+}
+
+#[test]
+fn release_cancel_create_and_whoami_bodies() {
+    let release: ReleaseRequest = from_json_slice(&golden("go-release-request.json")).unwrap();
+    assert_eq!(release.delete, Some(true));
+    assert_eq!(release.expected_provider.as_deref(), Some("hetzner"));
+    assert_eq!(
+        serde_json::to_value(&release).unwrap(),
+        json("go-release-request.json")
+    );
+    let cancel: CancelCreateRequest =
+        from_json_slice(&golden("go-cancel-create-request.json")).unwrap();
+    assert_eq!(
+        cancel.create_attempt_id,
+        "cat_0123456789abcdef0123456789abcdef"
+    );
+    assert_eq!(
+        serde_json::to_value(&cancel).unwrap(),
+        json("go-cancel-create-request.json")
+    );
+    let whoami: Whoami = from_json_slice(&golden("node-whoami.json")).unwrap();
+    assert_eq!(
+        (whoami.owner.as_str(), whoami.auth.as_str()),
+        ("alice@example.com", "github")
+    );
+    let ours = serde_json::to_value(&whoami).unwrap();
+    for field in ["owner", "org", "auth", "tokenExpiresAt"] {
+        assert!(ours[field].is_string(), "{field}: {ours}");
+    }
+    assert!(ours["admin"].is_boolean());
 }
