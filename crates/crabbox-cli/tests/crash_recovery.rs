@@ -63,20 +63,6 @@ impl World {
     }
 }
 
-fn public_key(sandbox: &Sandbox) -> String {
-    let key = sandbox.root().join("client_key");
-    let status = std::process::Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(&key)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    std::fs::read_to_string(key.with_extension("pub"))
-        .unwrap()
-        .trim()
-        .to_string()
-}
-
 fn create(coordinator: &Coordinator, key: &str, idle: i64) -> Result<Lease, String> {
     let (client, runtime) = coordinator.client();
     let body = CreateLeaseRequest {
@@ -121,7 +107,7 @@ fn only_lease(coordinator: &Coordinator) -> Lease {
 fn a_create_killed_after_reserve_frees_its_row_and_cap_slot() {
     for world in World::each() {
         let sandbox = &world.sandbox;
-        let key = public_key(sandbox);
+        let key = common::client_public_key(sandbox);
         crash_during_create(&world, &key, "after-reserve");
 
         let coordinator = world.start(&FAST);
@@ -144,7 +130,7 @@ fn a_create_killed_after_reserve_frees_its_row_and_cap_slot() {
 fn a_machine_made_by_a_killed_create_is_deleted() {
     for world in World::each() {
         let sandbox = &world.sandbox;
-        let key = public_key(sandbox);
+        let key = common::client_public_key(sandbox);
         crash_during_create(&world, &key, "after-acquire");
         let orphan = {
             let dirs: Vec<_> = std::fs::read_dir(sandbox.state_dir().join("local"))
@@ -183,7 +169,7 @@ fn a_machine_made_by_a_killed_create_is_deleted() {
 fn a_lease_whose_machine_was_deleted_before_a_kill_never_shows_active() {
     for world in World::each() {
         let sandbox = &world.sandbox;
-        let key = public_key(sandbox);
+        let key = common::client_public_key(sandbox);
         let mut crashing = world.start(&[
             FAST[0],
             ("CRABBOX_TEST_CRASH_POINT", "after-machine-delete"),

@@ -10,20 +10,6 @@ use crabbox_proto::wire::CreateLeaseRequest;
 const ADMIN_TOKEN: &str = "admin-token-that-must-stay-inside";
 const PROVIDER_CREDENTIAL: &str = "hcloud-credential-that-must-stay-inside";
 
-fn public_key(sandbox: &crabbox_testkit::Sandbox) -> String {
-    let key = sandbox.root().join("client_key");
-    let status = std::process::Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(&key)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    std::fs::read_to_string(key.with_extension("pub"))
-        .unwrap()
-        .trim()
-        .to_string()
-}
-
 /// An `sshd` that records the environment it was started with in the lease
 /// directory, then becomes the real sshd. (sshd's own /proc environ is
 /// overwritten by its process title, so it cannot be read there.)
@@ -72,7 +58,7 @@ fn a_brokered_local_machine_never_sees_the_coordinators_secrets() {
     let (client, runtime) = coordinator.client();
     let lease = runtime
         .block_on(client.create_lease(&CreateLeaseRequest {
-            ssh_public_key: public_key(&sandbox),
+            ssh_public_key: common::client_public_key(&sandbox),
             ..CreateLeaseRequest::default()
         }))
         .expect("create");

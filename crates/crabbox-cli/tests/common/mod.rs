@@ -179,3 +179,18 @@ pub fn event_types(sandbox: &Sandbox, run: &str) -> Vec<String> {
         .map(|event| event["type"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// A fresh ed25519 key pair in the sandbox (`client_key`); its public line.
+pub fn client_public_key(sandbox: &Sandbox) -> String {
+    let key = sandbox.root().join("client_key");
+    let status = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read_to_string(key.with_extension("pub"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
