@@ -84,8 +84,8 @@ pub struct Lease {
     pub server_id: i64,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub server_name: String,
-    /// The provider key a managed lease was created with; `""` for registered
-    /// leases (the Node coordinator always sends the field for them).
+    /// The provider key a managed lease was created with; empty (and then not
+    /// sent) for registered leases, which the Node coordinator sends as `""`.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub provider_key: String,
     #[serde(skip_serializing_if = "String::is_empty")]
