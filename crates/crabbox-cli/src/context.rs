@@ -287,12 +287,7 @@ impl App {
                 crabbox_sync::Watch::stop(&self.paths.state_dir, Path::new(&root));
             }
         }
-        if crabbox_core::is_safe_file_stem(lease_id) {
-            let _ = std::fs::remove_dir_all(self.paths.lease_key_dir(lease_id));
-            if let Ok(dir) = crabbox_ssh::control_dir_for(lease_id) {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-        }
+        crate::leases::LeaseHome::new(&self.paths, lease_id).remove();
     }
 }
 

@@ -6,13 +6,12 @@ mod cancel;
 mod cli;
 mod commands;
 mod context;
+mod engine;
 mod error;
 mod forward_env;
 mod leases;
 mod printer;
-mod recording;
 mod sealos_flags;
-mod timing;
 mod user_config;
 
 use clap::{CommandFactory, Parser};

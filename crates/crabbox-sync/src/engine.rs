@@ -97,6 +97,24 @@ pub struct Destination<'a> {
     pub meta_dir: &'a str,
 }
 
+/// Progress of a transfer that takes a while.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncProgress {
+    /// Reported every 15 s while the transfer runs.
+    StillSyncing { elapsed: Duration },
+}
+
+impl SyncProgress {
+    /// The line a terminal shows for it.
+    pub fn line(&self) -> String {
+        match self {
+            SyncProgress::StillSyncing { elapsed } => {
+                format!("still syncing after {}s...", elapsed.as_secs())
+            }
+        }
+    }
+}
+
 /// What a sync did.
 #[derive(Debug, Clone, Default)]
 pub struct SyncOutcome {
@@ -217,7 +235,7 @@ pub async fn sync(
     destination: &Destination<'_>,
     state: &SyncState,
     options: &SyncOptions,
-    on_progress: &mut dyn FnMut(String),
+    on_progress: &mut dyn FnMut(&SyncProgress),
 ) -> Result<SyncOutcome, SyncError> {
     let mut outcome = SyncOutcome {
         prune: prune_list(prepared),
@@ -422,7 +440,7 @@ async fn run_transfer(
     list: &[&str],
     before: &str,
     options: &SyncOptions,
-    on_progress: &mut dyn FnMut(String),
+    on_progress: &mut dyn FnMut(&SyncProgress),
 ) -> Result<TransferStats, SyncError> {
     let transfer = send(
         destination.connection,
@@ -446,7 +464,7 @@ async fn run_transfer(
                 if elapsed >= options.timeout {
                     return Err(SyncError::Timeout { after: elapsed });
                 }
-                on_progress(format!("still syncing after {}s...", elapsed.as_secs()));
+                on_progress(&SyncProgress::StillSyncing { elapsed });
             }
         }
     }

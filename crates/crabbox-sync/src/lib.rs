@@ -17,7 +17,7 @@ use std::time::Duration;
 
 pub use engine::{
     prepare, prune_list, quick_skip, sync, Destination, Prepared, SyncOptions, SyncOutcome,
-    MASS_DELETION_LIMIT,
+    SyncProgress, MASS_DELETION_LIMIT,
 };
 pub use guardrails::{
     candidate_line, evaluate, guardrail_message, DirectorySize, Guardrail, GuardrailStatus, Limits,

@@ -16,37 +16,20 @@ async fn prepare(
     app: &App,
     args: &LeaseArgs,
     usage: &str,
-) -> CliResult<(leases::Resolved, crabbox_ssh::Target)> {
+) -> CliResult<(leases::LeaseHandle, crabbox_ssh::Target)> {
     let value = leases::lease_value(&args.id, &args.lease, usage)?;
     let repo = app.repo();
     let config = app.config(None, provider_flags(&args.provider))?;
     let resolved = leases::resolve(app, &config, &value).await?;
-    leases::claim(
-        app,
-        &resolved.lease,
-        &repo.root.display().to_string(),
-        args.reclaim,
-        resolved
-            .coordinator
-            .as_ref()
-            .map(|client| client.base_url()),
-        resolved.provider.scope(),
-    )?;
+    resolved.claim(app, &repo.root.display().to_string(), args.reclaim)?;
     let lease = resolved
         .provider
         .touch(&resolved.lease.id, None, None)
         .await?;
     let target = leases::target(app, &lease)?;
     // Someone with a shell may change the synced tree: the next sync compares all.
-    crabbox_sync::SyncState::invalidate_all(&app.paths.lease_key_dir(&lease.id));
-    Ok((
-        leases::Resolved {
-            lease,
-            provider: resolved.provider,
-            coordinator: resolved.coordinator,
-        },
-        target,
-    ))
+    resolved.home.invalidate_syncs();
+    Ok((resolved.with_lease(lease), target))
 }
 
 pub async fn ssh(app: &mut App, args: LeaseArgs) -> CliResult<i32> {

@@ -37,10 +37,8 @@ async fn ready(app: &App, lease: &Lease) -> bool {
         return false;
     }
     let has_key = lease.ssh_key.is_some()
-        || app
-            .paths
-            .lease_key_dir(&lease.id)
-            .join("id_ed25519")
+        || leases::LeaseHome::new(&app.paths, &lease.id)
+            .lease_key()
             .is_file();
     if !has_key {
         return false;
@@ -75,7 +73,7 @@ pub fn status_json(app: &App, lease: &Lease, ready: bool) -> serde_json::Value {
         "sshUser": lease.user,
         "sshPort": lease.port.to_string(),
         "sshFallbackPorts": lease.fallback_ports.iter().map(u16::to_string).collect::<Vec<_>>(),
-        "sshKey": app.paths.lease_key_dir(&lease.id).join("id_ed25519").display().to_string(),
+        "sshKey": leases::LeaseHome::new(&app.paths, &lease.id).lease_key().display().to_string(),
         "workRoot": lease.work_root,
         "lastTouchedAt": timestamp(lease.last_touched_at),
         "idleFor": seconds_text(now - lease.last_touched_at),
@@ -180,7 +178,7 @@ pub async fn inspect(app: &mut App, args: crate::cli::LeaseJsonArgs) -> CliResul
         app.printer.json(&status_json(app, &lease, ready));
         return Ok(0);
     }
-    let key = app.paths.lease_key_dir(&lease.id).join("id_ed25519");
+    let key = leases::LeaseHome::new(&app.paths, &lease.id).lease_key();
     let dash = |text: &str| {
         if text.is_empty() {
             "-".to_string()

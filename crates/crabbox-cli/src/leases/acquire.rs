@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crabbox_config::Config;
-use crabbox_core::{allocate_slug, ensure_private_dir, now_unix, Claim, LeaseId};
+use crabbox_core::{allocate_slug, now_unix, Claim, LeaseId};
 use crabbox_proto::ExitCode;
 use crabbox_providers::{AcquireRequest, Lease, Provider, Released};
 use crabbox_ssh::Connection;
@@ -13,6 +13,7 @@ use crate::brokered::CLAIM_COORDINATOR_KEY;
 use crate::context::App;
 use crate::error::{CliError, CliResult};
 
+use super::home::LeaseHome;
 use super::target;
 
 /// Lifetime settings for a new lease.
@@ -126,15 +127,10 @@ pub async fn acquire(
         }
         return Ok(result?);
     }
-    let key_dir = app.paths.lease_key_dir(lease_id.as_str());
+    let home = LeaseHome::new(&app.paths, lease_id.as_str());
     let result = async {
-        ensure_private_dir(&key_dir).map_err(|error| {
-            CliError::new(
-                ExitCode::Failure,
-                format!("cannot create {}: {error}", key_dir.display()),
-            )
-        })?;
-        let key = crabbox_ssh::ensure_key(&key_dir, &format!("crabbox {lease_id}"))?;
+        home.ensure()?;
+        let key = crabbox_ssh::ensure_key(home.key_dir(), &format!("crabbox {lease_id}"))?;
         request.public_key = key.public_key_text().map_err(|error| {
             CliError::new(
                 ExitCode::Failure,
@@ -147,11 +143,10 @@ pub async fn acquire(
     match result {
         Ok(lease) if lease.id != lease_id.as_str() => {
             // The coordinator chose another ID: the key follows the lease.
-            let final_dir = app.paths.lease_key_dir(&lease.id);
-            if let Err(error) = std::fs::rename(&key_dir, &final_dir) {
+            if let Err(error) = home.rename_to(&app.paths, &lease.id) {
                 app.printer.warn(format!(
                     "could not move the lease key to {}: {error}",
-                    final_dir.display()
+                    LeaseHome::new(&app.paths, &lease.id).key_dir().display()
                 ));
             }
             drop_requested_claim(app, &lease_id);

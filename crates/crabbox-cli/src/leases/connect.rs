@@ -3,24 +3,19 @@
 
 use std::time::Duration;
 
-use crabbox_core::ensure_private_dir;
 use crabbox_proto::ExitCode;
 use crabbox_providers::{Lease, Provider};
 use crabbox_ssh::{Connection, HostTrust, Readiness, ReadinessEvent, Target};
 
+use super::home::LeaseHome;
 use crate::context::App;
 use crate::error::{CliError, CliResult};
 
 /// The SSH target of a lease, with a pinned host key when the provider knows it.
 pub fn target(app: &App, lease: &Lease) -> CliResult<Target> {
-    let key_dir = app.paths.lease_key_dir(&lease.id);
-    ensure_private_dir(&key_dir).map_err(|error| {
-        CliError::new(
-            ExitCode::Failure,
-            format!("cannot create {}: {error}", key_dir.display()),
-        )
-    })?;
-    let known_hosts = key_dir.join("known_hosts");
+    let home = LeaseHome::new(&app.paths, &lease.id);
+    home.ensure()?;
+    let known_hosts = home.known_hosts();
     let trust = match &lease.host_key {
         Some(key) if !key.is_empty() => {
             let alias = crabbox_ssh::host_key_alias(&lease.id);
@@ -44,7 +39,7 @@ pub fn target(app: &App, lease: &Lease) -> CliResult<Target> {
     };
     let private_key = match &lease.ssh_key {
         Some(configured) => configured.clone(),
-        None => key_dir.join("id_ed25519"),
+        None => home.lease_key(),
     };
     if !private_key.is_file() {
         let hint = if lease.ssh_key.is_some() {
@@ -74,13 +69,27 @@ pub fn target(app: &App, lease: &Lease) -> CliResult<Target> {
         key: Some(private_key),
         known_hosts,
         trust,
-        control_dir: crabbox_ssh::control_dir_for(&lease.id)?,
+        control_dir: home.control_dir()?,
     })
 }
 
 /// Waits for SSH readiness and returns the connection pinned to the port that
-/// passed.
+/// passed; each failed round is printed.
 pub async fn connect(app: &App, provider: &dyn Provider, lease: &Lease) -> CliResult<Connection> {
+    let printer = app.printer;
+    connect_reporting(app, provider, lease, &mut |progress| {
+        printer.note(readiness_line(&lease.host, progress))
+    })
+    .await
+}
+
+/// Waits for SSH readiness, handing each failed round to `on_progress`.
+pub async fn connect_reporting(
+    app: &App,
+    provider: &dyn Provider,
+    lease: &Lease,
+    on_progress: &mut dyn FnMut(&ReadinessEvent),
+) -> CliResult<Connection> {
     let target = target(app, lease)?;
     let ready_check = provider.ready_check(lease);
     let options = Readiness {
@@ -88,23 +97,23 @@ pub async fn connect(app: &App, provider: &dyn Provider, lease: &Lease) -> CliRe
         timeout: Duration::from_secs(120),
         retry_every: Duration::from_secs(2),
     };
-    let printer = app.printer;
-    let connection = crabbox_ssh::wait_ready(&target, &options, &mut |event| match event {
+    Ok(crabbox_ssh::wait_ready(&target, &options, &mut |event| on_progress(&event)).await?)
+}
+
+/// The line a readiness round prints.
+pub fn readiness_line(host: &str, progress: &ReadinessEvent) -> String {
+    match progress {
         ReadinessEvent::Waiting {
             elapsed,
             remaining,
             ports,
-        } => printer.note(format!(
-            "waiting for ssh on {} elapsed={} remaining={} ports={ports}",
-            target.host,
+        } => format!(
+            "waiting for ssh on {host} elapsed={} remaining={} ports={ports}",
             crabbox_core::format_duration(Duration::from_secs(elapsed.as_secs())),
             crabbox_core::format_duration(Duration::from_secs(remaining.as_secs())),
-        )),
-        ReadinessEvent::Fallback { port, primary } => printer.note(format!(
-            "using ssh port {port} for {} (configured {primary} not ready)",
-            target.host
-        )),
-    })
-    .await?;
-    Ok(connection)
+        ),
+        ReadinessEvent::Fallback { port, primary } => {
+            format!("using ssh port {port} for {host} (configured {primary} not ready)")
+        }
+    }
 }

@@ -3,7 +3,9 @@
 
 mod acquire;
 mod connect;
+mod handle;
 mod heartbeat;
+mod home;
 mod resolve;
 
 use std::time::Duration;
@@ -12,11 +14,13 @@ use crabbox_core::format_rfc3339;
 use crabbox_providers::Lease;
 
 pub use acquire::{acquire, claim, release, LeaseSettings};
-pub use connect::{connect, target};
+pub use connect::{connect, connect_reporting, readiness_line, target};
+pub use handle::{interrupted_or, LeaseHandle, LeaseSource};
 pub use heartbeat::spawn_heartbeats;
+pub use home::LeaseHome;
 pub use resolve::{
     claim_coordinator, lease_value, other_scope, resolve, resolve_as, selected_provider_name,
-    Access, Resolved,
+    Access,
 };
 
 /// `crabbox stop --id <slug>` style follow-up command.

@@ -9,17 +9,10 @@ use crabbox_core::Claim;
 use crabbox_proto::ExitCode;
 use crabbox_providers::{Lease, Provider, ProviderError};
 
+use super::LeaseHandle;
 use crate::brokered::{BrokeredProvider, CLAIM_COORDINATOR_KEY};
 use crate::context::App;
 use crate::error::{CliError, CliResult};
-
-/// A lease found from user input, with the provider that owns it and the
-/// coordinator that brokers it (if it is brokered).
-pub struct Resolved {
-    pub lease: Lease,
-    pub provider: Arc<dyn Provider>,
-    pub coordinator: Option<Client>,
-}
 
 /// Finds the claim(s) matching `value` (an ID or a slug). Errors when several
 /// leases share the slug.
@@ -75,7 +68,7 @@ pub fn claim_coordinator(claim: &Claim) -> Option<&str> {
 /// Resolves an ID or slug through local claims first, then the coordinator (when
 /// one brokers the provider) or the provider's inventory. A lease proven gone has
 /// its claim and keys removed before the error.
-pub async fn resolve(app: &App, config: &Config, value: &str) -> CliResult<Resolved> {
+pub async fn resolve(app: &App, config: &Config, value: &str) -> CliResult<LeaseHandle> {
     resolve_as(app, config, value, Access::Use).await
 }
 
@@ -114,7 +107,7 @@ pub async fn resolve_as(
     config: &Config,
     value: &str,
     access: Access,
-) -> CliResult<Resolved> {
+) -> CliResult<LeaseHandle> {
     let explicit = explicit_provider(config)?;
     let claim = claim_for(app, value, explicit.as_deref())?;
     let provider_name = match (&explicit, &claim) {
@@ -156,11 +149,7 @@ pub async fn resolve_as(
         Access::ReadOnly => provider.inspect(&lease_id).await,
     };
     match found {
-        Ok(lease) => Ok(Resolved {
-            lease,
-            provider,
-            coordinator: None,
-        }),
+        Ok(lease) => Ok(LeaseHandle::new(app, lease, provider, None, false)),
         Err(error @ (ProviderError::NotFound { .. } | ProviderError::Expired { .. })) => {
             // The provider proves the machine absent: no stale claim, no stray sshd.
             let _ = provider.release(&lease_id).await;
@@ -179,7 +168,7 @@ async fn resolve_brokered(
     inner: Arc<dyn Provider>,
     claim: Option<Claim>,
     value: &str,
-) -> CliResult<Resolved> {
+) -> CliResult<LeaseHandle> {
     let provider: Arc<dyn Provider> = Arc::new(BrokeredProvider::new(
         client.clone(),
         inner,
@@ -190,11 +179,7 @@ async fn resolve_brokered(
         .map(|claim| claim.lease_id.clone())
         .unwrap_or_else(|| value.to_string());
     match provider.resolve(&lookup).await {
-        Ok(lease) => Ok(Resolved {
-            lease,
-            provider,
-            coordinator: Some(client),
-        }),
+        Ok(lease) => Ok(LeaseHandle::new(app, lease, provider, Some(client), false)),
         Err(error @ (ProviderError::NotFound { .. } | ProviderError::Expired { .. })) => {
             if let Some(claim) = &claim {
                 app.forget(&claim.provider, &claim.lease_id);

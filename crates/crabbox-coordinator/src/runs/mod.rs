@@ -63,20 +63,6 @@ pub fn can_write(principal: &Principal, run: &Run) -> bool {
     principal.owns(&run.owner, &run.org)
 }
 
-/// The run-summary phase an event implies when it names none.
-fn derived_phase(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "leasing.started" => "leasing",
-        "lease.created" => "leased",
-        "bootstrap.waiting" => "bootstrap",
-        "sync.started" => "sync",
-        "sync.finished" => "synced",
-        "command.started" | "stdout" | "stderr" => "command",
-        "lease.released" => "released",
-        _ => return None,
-    })
-}
-
 fn add_lease_owner(run: &mut Run, owner: &str, org: &str) {
     if !run
         .lease_owners
@@ -275,7 +261,7 @@ pub(crate) async fn committed<T: Send + 'static>(
 fn apply_event(run: &mut Run, event: &RunEvent, lease_owner: Option<&(String, String)>) {
     if !event.phase.is_empty() {
         run.phase = event.phase.clone();
-    } else if let Some(phase) = derived_phase(&event.kind) {
+    } else if let Some(phase) = crabbox_proto::wire::implied_phase(&event.kind) {
         run.phase = phase.to_string();
     }
     if !event.lease_id.is_empty() {

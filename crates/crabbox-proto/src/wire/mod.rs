@@ -5,6 +5,7 @@
 mod account;
 mod control;
 mod decode;
+mod event_kind;
 mod fields;
 pub mod go_types;
 mod lease;
@@ -20,6 +21,7 @@ pub use control::{
     ClientFrame, ServerFrame, CONTROL_PROTOCOL, DEFAULT_SUBSCRIBE_LIMIT, MAX_SUBSCRIBE_LIMIT,
 };
 pub use decode::{from_json_slice, DecodeError};
+pub use event_kind::{implied_phase, EventKind};
 pub use lease::{
     CancelCreateRequest, CreateLeaseRequest, HeartbeatRequest, Lease, LeaseEnvelope, LeaseState,
     LeasesEnvelope, RegistrationRequest, ReleaseRequest,

@@ -16,7 +16,7 @@ use crabbox_providers::{Feature, ProviderKind};
 
 use crate::context::App;
 use crate::error::{CliError, CliResult};
-use crate::leases::{self, Resolved};
+use crate::leases::{self, LeaseHandle};
 
 pub use anchor::anchor_main;
 pub use connect::connect;
@@ -137,7 +137,7 @@ fn claim_config(app: &App, claim: &Claim) -> CliResult<Config> {
 }
 
 /// The live lease behind a claim, through its own provider or coordinator.
-async fn resolve_claim(app: &App, claim: &Claim, access: leases::Access) -> CliResult<Resolved> {
+async fn resolve_claim(app: &App, claim: &Claim, access: leases::Access) -> CliResult<LeaseHandle> {
     let config = claim_config(app, claim)?;
     leases::resolve_as(app, &config, &claim.lease_id, access).await
 }

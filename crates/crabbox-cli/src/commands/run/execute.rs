@@ -1,8 +1,8 @@
 //! The middle of a run: readiness, sync, the command and its trailer.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crabbox_core::{format_duration, RunId};
+use crabbox_core::RunId;
 use crabbox_proto::ExitCode;
 use crabbox_providers::LeaseState;
 use crabbox_ssh::{kill_command, Connection, RemoteCommand, StreamOutcome};
@@ -10,27 +10,21 @@ use crabbox_sync::{
     candidate_line, guardrail_message, trailer_script, Destination, GuardrailStatus, RemoteState,
     SyncState, TrailerScanner,
 };
-use serde_json::json;
 
 use super::sink::RunSink;
 use super::{Outcome, Session};
+use crate::engine::RunEvent;
 use crate::error::CliResult;
-use crate::leases;
-use crate::timing::ms;
-
-fn round_ms(duration: Duration) -> Duration {
-    Duration::from_millis(duration.as_millis() as u64)
-}
 
 impl Session<'_> {
     fn work_root(&self) -> String {
-        if self.lease.work_root.is_empty() {
+        if self.handle.lease.work_root.is_empty() {
             self.config
                 .str("workRoot")
                 .unwrap_or("/work/crabbox")
                 .to_string()
         } else {
-            self.lease.work_root.clone()
+            self.handle.lease.work_root.clone()
         }
     }
 
@@ -39,44 +33,50 @@ impl Session<'_> {
         format!(
             "{}/{}/.crabbox-sync-{}",
             self.work_root(),
-            self.lease.id,
+            self.handle.lease.id,
             self.repo.name
         )
     }
 
     pub(super) fn sync_state(&self) -> SyncState {
-        SyncState::at(
-            self.app
-                .paths
-                .lease_key_dir(&self.lease.id)
-                .join(format!("sync-{}.state", self.repo.name)),
-        )
+        self.handle.home.sync_state(&self.repo.name)
     }
 
     pub(super) async fn execute(&mut self) -> Outcome {
         let phase = Instant::now();
-        self.recorder.event(
-            "bootstrap.waiting",
-            "bootstrap",
-            format!("waiting for ssh on {}", self.lease.host),
-            json!({}),
-        );
+        let host = self.handle.lease.host.clone();
+        self.reporters
+            .emit(RunEvent::ReadinessStarted { host: &host });
+        let reporters = &mut self.reporters;
+        let mut on_progress = |progress: &crabbox_ssh::ReadinessEvent| {
+            reporters.emit(RunEvent::Readiness {
+                host: &host,
+                progress,
+            })
+        };
         let connection = tokio::select! {
-            result = leases::connect(self.app, self.provider.as_ref(), &self.lease) => match result {
+            result = self.handle.connect(self.app, &mut on_progress) => match result {
                 Ok(connection) => connection,
                 Err(error) => return Outcome::Failed(error),
             },
             code = self.cancel.cancelled() => return Outcome::Interrupted(code),
         };
-        self.timing.bootstrap_ms = ms(phase.elapsed());
-        let workdir = format!("{}/{}/{}", self.work_root(), self.lease.id, self.repo.name);
-        self.timing.workdir = workdir.clone();
-        self.print_context(&connection, &workdir);
+        let workdir = format!(
+            "{}/{}/{}",
+            self.work_root(),
+            self.handle.lease.id,
+            self.repo.name
+        );
+        self.reporters.emit(RunEvent::Connected {
+            lease: &self.handle.lease,
+            port: connection.port,
+            workdir: &workdir,
+            took: phase.elapsed(),
+        });
 
         let mut verify = false;
         if self.args.no_sync {
-            // Nothing was sent: the summary says the sync was skipped.
-            self.timing.sync_skipped = true;
+            self.reporters.emit(RunEvent::SyncDisabled);
         } else {
             match self.sync_or_cancel(&connection, &workdir).await {
                 Ok(needs_verify) => verify = needs_verify,
@@ -84,16 +84,15 @@ impl Session<'_> {
             }
         }
         if self.args.sync_only {
-            self.app.printer.out(format!("synced {workdir}"));
+            self.reporters
+                .emit(RunEvent::SyncedOnly { workdir: &workdir });
             return Outcome::Exited(0);
         }
         match self.command(&connection, &workdir, verify).await {
             Some(outcome) => outcome,
             None => {
                 // The runner's copy changed since the last command: heal it, then run.
-                self.app
-                    .printer
-                    .note("the last command changed synced files on the runner; resyncing");
+                self.reporters.emit(RunEvent::Resyncing);
                 self.sync_options.verify_in_command = false;
                 if let Err(outcome) = self.sync_or_cancel(&connection, &workdir).await {
                     return outcome;
@@ -128,30 +127,8 @@ impl Session<'_> {
         }
     }
 
-    fn print_context(&self, connection: &Connection, workdir: &str) {
-        let printer = self.app.printer;
-        let lease = &self.lease;
-        printer.note("run context:");
-        printer.note(format!("  run={} portal=- logs=-", self.timing.run_id));
-        printer.note(format!(
-            "  lease={} slug={} provider={} target=linux type={}",
-            lease.id, lease.slug, lease.provider, lease.server_type
-        ));
-        printer.note(format!(
-            "  ssh={}@{}:{} ip={}",
-            lease.user, lease.host, connection.port, lease.host
-        ));
-        printer.note(format!("  workdir={workdir} workspace=raw actions=-"));
-    }
-
     async fn sync(&mut self, connection: &Connection, workdir: &str) -> CliResult<bool> {
-        let printer = self.app.printer;
-        self.recorder.event(
-            "sync.started",
-            "sync",
-            format!("workdir={workdir}"),
-            json!({}),
-        );
+        self.reporters.emit(RunEvent::SyncStarted { workdir });
         let started = Instant::now();
         let state = self.sync_state();
         // Leases meant for reuse get a watcher on the checkout, so later runs can
@@ -194,9 +171,13 @@ impl Session<'_> {
                     )?);
                 }
                 let prepared = self.prepared.as_ref().expect("prepared above");
-                printer.note(candidate_line(&prepared.manifest));
+                self.reporters.emit(RunEvent::SyncPlanned {
+                    candidates: &candidate_line(&prepared.manifest),
+                });
                 if prepared.guardrail.status == GuardrailStatus::Warning {
-                    printer.warn(guardrail_message(&prepared.guardrail));
+                    self.reporters.emit(RunEvent::SyncGuardrail {
+                        message: &guardrail_message(&prepared.guardrail),
+                    });
                 }
                 let meta_dir = self.meta_dir();
                 let destination = Destination {
@@ -204,12 +185,13 @@ impl Session<'_> {
                     workdir,
                     meta_dir: &meta_dir,
                 };
+                let reporters = &mut self.reporters;
                 let outcome = crabbox_sync::sync(
                     prepared,
                     &destination,
                     &state,
                     &self.sync_options,
-                    &mut |line| printer.note(line),
+                    &mut |progress| reporters.emit(RunEvent::SyncProgress(progress)),
                 )
                 .await?;
                 let earlier = if built_earlier {
@@ -222,40 +204,10 @@ impl Session<'_> {
         };
         self.prune = outcome.prune.clone();
         let took = started.elapsed() + manifest_time;
-        if outcome.skipped {
-            printer.note(format!(
-                "No changes detected, skipping sync ({})",
-                format_duration(round_ms(took))
-            ));
-        } else {
-            printer.note(format!(
-                "sync complete in {} files={} bytes={} deleted={}",
-                format_duration(round_ms(took)),
-                outcome.files_sent,
-                outcome.bytes_sent,
-                outcome.deleted
-            ));
-        }
-        self.recorder.event(
-            "sync.finished",
-            "synced",
-            format!(
-                "duration={} skipped={} files={} bytes={}",
-                format_duration(round_ms(took)),
-                outcome.skipped,
-                outcome.files_sent,
-                outcome.bytes_sent
-            ),
-            json!({
-                "skipped": outcome.skipped,
-                "filesSent": outcome.files_sent,
-                "bytesSent": outcome.bytes_sent,
-                "deleted": outcome.deleted,
-                "steps": outcome.steps_text(),
-            }),
-        );
-        self.timing.sync_ms += ms(took);
-        self.timing.record_sync(&outcome);
+        self.reporters.emit(RunEvent::SyncFinished {
+            outcome: &outcome,
+            took,
+        });
         Ok(outcome.verify)
     }
 
@@ -272,11 +224,13 @@ impl Session<'_> {
             &self.args.allow_env,
             std::env::vars(),
         );
-        env.push(("CRABBOX_LEASE_ID".into(), self.lease.id.clone()));
-        env.push(("CRABBOX_RUN_ID".into(), self.timing.run_id.clone()));
-        env.push(("CRABBOX_SLUG".into(), self.lease.slug.clone()));
+        let run_id = self.reporters.facts.run_id.clone();
+        let lease = &self.handle.lease;
+        env.push(("CRABBOX_LEASE_ID".into(), lease.id.clone()));
+        env.push(("CRABBOX_RUN_ID".into(), run_id.clone()));
+        env.push(("CRABBOX_SLUG".into(), lease.slug.clone()));
         let work_root = self.work_root();
-        let pid_file = format!("{work_root}/.crabbox-runs/{}.pid", self.timing.run_id);
+        let pid_file = format!("{work_root}/.crabbox-runs/{run_id}.pid");
         let nonce = RunId::generate().as_str()[4..].to_string();
         let prune = if self.prune.is_empty() {
             vec![".git".to_string()]
@@ -295,29 +249,20 @@ impl Session<'_> {
             epilogue: Some(trailer.epilogue),
         };
         self.touch(LeaseState::Running).await;
-        let heartbeat = leases::spawn_heartbeats(
-            self.provider.clone(),
-            self.coordinator.clone(),
-            &self.lease,
+        let heartbeat = crate::leases::spawn_heartbeats(
+            self.handle.provider.clone(),
+            self.handle.coordinator.clone(),
+            &self.handle.lease,
             self.app.printer,
         );
-        self.app.printer.note(format!(
-            "running on {} {}",
-            self.lease.host,
-            self.args.command.join(" ")
-        ));
-        self.recorder.event(
-            "command.started",
-            "command",
-            self.args.command.join(" "),
-            json!({ "command": self.args.command }),
-        );
+        self.reporters.emit(RunEvent::CommandStarted {
+            host: &self.handle.lease.host,
+            command: &self.args.command,
+        });
         let phase = Instant::now();
-        let previews = self.recorder.previews();
         let mut sink = RunSink {
             scanner: TrailerScanner::new(&nonce),
-            log: &mut self.recorder.log,
-            previews,
+            reporters: &mut self.reporters,
         };
         let cancel = self.cancel.clone();
         let streamed = connection
@@ -334,10 +279,11 @@ impl Session<'_> {
             .await;
         let refused = sink.finish();
         heartbeat.abort();
-        self.timing.command_ms = ms(phase.elapsed());
+        let took = phase.elapsed();
         if refused
             && matches!(streamed, Ok(StreamOutcome::Exited(code)) if code == crabbox_sync::RESYNC_EXIT)
         {
+            self.command_finished(None, took);
             return None;
         }
         // A finished session left a scan of what the command changed on the runner;
@@ -347,36 +293,37 @@ impl Session<'_> {
             _ => RemoteState::Unknown,
         };
         if let Err(error) = self.sync_state().set_remote(remote) {
-            self.app.printer.warn(error.to_string());
+            self.reporters.emit(RunEvent::Warning(error.to_string()));
         }
         Some(match streamed {
             Ok(StreamOutcome::Exited(code)) => {
                 self.touch(LeaseState::Ready).await;
-                self.app.printer.note(format!(
-                    "command complete in {} total={}",
-                    format_duration(round_ms(phase.elapsed())),
-                    format_duration(round_ms(self.timing.elapsed()))
-                ));
-                self.recorder.event(
-                    "command.finished",
-                    "command",
-                    format!("exit={code}"),
-                    json!({ "exitCode": code }),
-                );
+                self.command_finished(Some(code), took);
                 Outcome::Exited(code)
             }
             Ok(StreamOutcome::Cancelled) => {
+                self.command_finished(None, took);
                 Outcome::Interrupted(self.cancel.reason().unwrap_or(ExitCode::Interrupted))
             }
-            Err(error) => Outcome::Failed(error.into()),
+            Err(error) => {
+                self.command_finished(None, took);
+                Outcome::Failed(error.into())
+            }
         })
     }
 
-    async fn touch(&self, state: LeaseState) {
-        if let Err(error) = self.provider.touch(&self.lease.id, Some(state), None).await {
-            self.app
-                .printer
-                .warn(format!("touch failed for {}: {error}", self.lease.id));
+    fn command_finished(&mut self, exit: Option<i32>, took: std::time::Duration) {
+        self.reporters.emit(RunEvent::CommandFinished {
+            exit,
+            took,
+            total: self.started.elapsed(),
+        });
+    }
+
+    async fn touch(&mut self, state: LeaseState) {
+        if let Err(error) = self.handle.touch(state).await {
+            let warning = format!("touch failed for {}: {error}", self.handle.lease.id);
+            self.reporters.emit(RunEvent::Warning(warning));
         }
     }
 }

@@ -5,24 +5,20 @@ mod finish;
 mod sink;
 mod sync_options;
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use crabbox_client::Client;
 use crabbox_core::RunId;
-use crabbox_history::{Finish, NewRun};
 use crabbox_proto::wire::CreateRunRequest;
 use crabbox_proto::ExitCode;
-use crabbox_providers::{Lease, Provider};
-use serde_json::json;
+use crabbox_providers::Lease;
 
 use crate::cancel::Cancel;
 use crate::cli::RunArgs;
 use crate::context::{create_flags, App};
+use crate::engine::reporter::{CoordinatorReporter, HistoryReporter, RemoteRun};
+use crate::engine::{HumanMode, HumanReporter, Reporters, RunEvent, RunPlan, RunStatus};
 use crate::error::{CliError, CliResult};
-use crate::leases::{self, LeaseSettings};
-use crate::recording::{Recorder, RemoteRun};
-use crate::timing::Timing;
+use crate::leases::{self, LeaseHandle, LeaseSettings, LeaseSource};
 
 pub use sync_options::sync_options;
 
@@ -79,10 +75,7 @@ struct Session<'a> {
     app: &'a App,
     args: &'a RunArgs,
     config: &'a crabbox_config::Config,
-    lease: Lease,
-    provider: Arc<dyn Provider>,
-    /// The coordinator that brokers the lease; heartbeats go through it.
-    coordinator: Option<Client>,
+    handle: LeaseHandle,
     repo: crabbox_sync::Repo,
     /// The manifest, built before leasing for new leases and on demand otherwise.
     prepared: Option<crabbox_sync::Prepared>,
@@ -91,9 +84,9 @@ struct Session<'a> {
     prune: Vec<String>,
     sync_options: crabbox_sync::SyncOptions,
     cancel: Cancel,
-    recorder: Recorder,
-    timing: Timing,
-    acquired: bool,
+    reporters: Reporters,
+    /// When the lease was in hand; `command complete … total=` counts from here.
+    started: Instant,
     /// Whether the command reads this process's stdin (it is not a terminal).
     stdin: crabbox_ssh::Stdin,
 }
@@ -139,84 +132,43 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
     };
     let class = config.str("class").unwrap_or_default().to_string();
 
-    let (lease, provider, coordinator, recorder, acquired) = match &args.id {
-        Some(value) => {
-            let resolved = leases::resolve(app, &config, value).await?;
-            let request = run_request(
-                &args,
-                &class,
-                &resolved.lease.provider,
-                Some(&resolved.lease),
-            );
-            let recorder = open_recorder(app, resolved.coordinator.as_ref(), &request).await;
-            (
-                resolved.lease,
-                resolved.provider,
-                resolved.coordinator,
-                recorder,
-                false,
-            )
-        }
-        None => {
-            let selected = app.provider(&config, true)?;
-            let name = selected.provider.spec().name;
-            let request = run_request(&args, &class, name, None);
-            let mut recorder = open_recorder(app, selected.coordinator.as_ref(), &request).await;
-            recorder.event(
-                "leasing.started",
-                "leasing",
-                format!("provider={name} class={class}"),
-                json!({ "provider": name, "class": class }),
-            );
-            app.reap_expired(selected.provider.as_ref());
-            settings.coordinator = selected
-                .coordinator
-                .as_ref()
-                .map(|client| client.base_url().to_string());
-            match leases::acquire(app, &config, &selected.provider, &settings).await {
-                Ok(lease) => {
-                    app.printer.note(leases::leased_line(&lease));
-                    (
-                        lease,
-                        selected.provider,
-                        selected.coordinator,
-                        recorder,
-                        true,
-                    )
-                }
-                Err(error) => return failed_before_lease(&mut recorder, &cancel, error).await,
-            }
-        }
+    let source = LeaseSource::locate(app, &config, args.id.as_deref()).await?;
+    let request = run_request(&args, &class, source.provider_name(), source.existing());
+    let remote = match source.coordinator() {
+        Some(client) => RemoteRun::start(client, &request, app.printer).await,
+        None => None,
     };
-    let run_id = recorder.run_id().to_string();
-    recorder.start(NewRun {
-        id: run_id.clone(),
-        lease_id: lease.id.clone(),
-        slug: lease.slug.clone(),
-        provider: lease.provider.clone(),
-        target: "linux".into(),
+    // The coordinator mints the run ID when it records.
+    let run_id = remote
+        .as_ref()
+        .map(|remote| remote.id.clone())
+        .unwrap_or_else(|| RunId::generate().to_string());
+    let plan = RunPlan {
         class: class.clone(),
-        server_type: lease.server_type.clone(),
         command: args.command.clone(),
-        label: String::new(),
+    };
+    let human = HumanReporter {
+        printer: app.printer,
+        mode: HumanMode::Run,
+    };
+    let mut reporters = Reporters::new(&run_id, plan, human, args.timing_json)
+        .with_history(HistoryReporter::open(&app.history_path(), app.printer))
+        .with_coordinator(remote.map(CoordinatorReporter::new));
+    if let LeaseSource::New(selected) = &source {
+        reporters.emit(RunEvent::LeasingStarted {
+            provider: selected.provider.spec().name,
+            class: &class,
+        });
+    }
+    let handle = match source.obtain(app, &config, &mut settings).await {
+        Ok(handle) => handle,
+        Err(error) => return failed_before_lease(&mut reporters, &cancel, error).await,
+    };
+    reporters.emit(RunEvent::LeaseObtained {
+        lease: &handle.lease,
+        created: handle.created,
+        took: started.elapsed(),
     });
-    recorder.event(
-        if acquired {
-            "lease.created"
-        } else {
-            "lease.reused"
-        },
-        "leased",
-        format!("lease={} slug={}", lease.id, lease.slug),
-        json!({
-            "leaseID": lease.id,
-            "slug": lease.slug,
-            "provider": lease.provider,
-            "class": class,
-            "serverType": lease.server_type,
-        }),
-    );
-    let timing = Timing::new(run_id);
     // Piped or redirected input goes to the command (`echo x | crabbox run -- cat`);
     // a terminal or /dev/null is never read. The runner's copy is then verified
     // before the command starts rather than by it, so a rerun never finds the
@@ -230,38 +182,23 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
     if stdin == crabbox_ssh::Stdin::Forward {
         sync_options.verify_in_command = false;
     }
-    let coordinator_url = coordinator
-        .as_ref()
-        .map(|client| client.base_url().to_string());
-    let scope = provider.scope();
+    let repo_root = repo.root.display().to_string();
+    let claimed = handle.claim(app, &repo_root, args.reclaim);
     let mut session = Session {
         app,
         args: &args,
         config: &config,
-        lease,
-        provider,
-        coordinator,
+        handle,
         repo,
         prepared,
         watch: None,
         prune: Vec::new(),
         sync_options,
         cancel,
-        recorder,
-        timing,
-        acquired,
+        reporters,
+        started: Instant::now(),
         stdin,
     };
-    session.timing.lease(&session.lease, started.elapsed());
-    let repo_root = session.repo.root.display().to_string();
-    let claimed = leases::claim(
-        app,
-        &session.lease,
-        &repo_root,
-        args.reclaim,
-        coordinator_url.as_deref(),
-        scope,
-    );
     let outcome = match claimed {
         Ok(_) => session.execute().await,
         Err(error) => Outcome::Failed(error),
@@ -293,45 +230,19 @@ fn run_request(
     }
 }
 
-/// Local history always; the coordinator's record too when it brokers the lease.
-/// The coordinator mints the run ID when it records.
-async fn open_recorder(
-    app: &App,
-    coordinator: Option<&Client>,
-    request: &CreateRunRequest,
-) -> Recorder {
-    let remote = match coordinator {
-        Some(client) => RemoteRun::start(client, request, app.printer).await,
-        None => None,
-    };
-    let run_id = remote
-        .as_ref()
-        .map(|remote| remote.id.clone())
-        .unwrap_or_else(|| RunId::generate().to_string());
-    Recorder::open(&app.history_path(), &run_id, app.printer, remote)
-}
-
 /// Leasing failed (or was interrupted): record it and report the failure.
 async fn failed_before_lease(
-    recorder: &mut Recorder,
+    reporters: &mut Reporters,
     cancel: &Cancel,
     error: CliError,
 ) -> CliResult<i32> {
-    let error = match cancel.reason() {
-        Some(code) => CliError::new(code, format!("interrupted: {}", error.message)),
-        None => error,
-    };
-    recorder.event(
-        "run.failed",
-        "failed",
-        error.message.clone(),
-        json!({ "exitCode": error.code.code() }),
-    );
-    let finish = Finish {
-        state: "failed".into(),
-        ..Finish::default()
-    };
-    recorder.finish(&finish, error.code.code()).await;
+    let error = leases::interrupted_or(cancel, error);
+    let code = error.code.code();
+    reporters.emit(RunEvent::Failed {
+        message: &error.message,
+        exit_code: code,
+    });
+    reporters.finish(RunStatus::Failed, None, code).await;
     Err(error)
 }
 

@@ -1,28 +1,20 @@
-//! Where a run's remote output goes: the terminal, the history log and (brokered)
-//! the coordinator's previews, with the resync marker cut out of stderr on the way.
+//! Where a run's remote output goes: the run's reporters (terminal, history log,
+//! coordinator previews), with the resync marker cut out of stderr on the way.
 
-use crabbox_history::OutputLog;
 use crabbox_ssh::{OutputSink, Stream};
 use crabbox_sync::TrailerScanner;
 
-use crate::printer::TerminalSink;
-use crate::recording::PreviewSender;
+use crate::engine::{Reporters, RunEvent};
 
 pub struct RunSink<'a> {
     pub scanner: TrailerScanner,
-    pub log: &'a mut OutputLog,
-    pub previews: Option<PreviewSender>,
+    pub reporters: &'a mut Reporters,
 }
 
 impl RunSink<'_> {
     fn forward(&mut self, stream: Stream, bytes: &[u8]) {
-        if bytes.is_empty() {
-            return;
-        }
-        self.log.push(bytes);
-        TerminalSink.output(stream, bytes);
-        if let Some(previews) = &mut self.previews {
-            previews.send(stream, bytes);
+        if !bytes.is_empty() {
+            self.reporters.emit(RunEvent::Output { stream, bytes });
         }
     }
 
