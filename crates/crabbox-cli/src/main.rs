@@ -1,20 +1,21 @@
 //! The `crabbox` binary: parse, dispatch, and turn every failure into the
 //! documented exit code.
 
-mod brokered;
-mod cancel;
 mod cli;
 mod commands;
-mod context;
-mod engine;
-mod error;
-mod forward_env;
-mod leases;
-mod printer;
+mod flags;
 mod sealos_flags;
 mod user_config;
 
 use clap::{CommandFactory, Parser};
+// The engine's modules under their old paths, so commands read `crate::leases`.
+use crabbox_run::{brokered, cancel, engine, error, leases, printer};
+
+/// The engine's invocation context plus the flag-to-config helpers.
+mod context {
+    pub use crate::flags::{create_flags, provider_flags};
+    pub use crabbox_run::context::*;
+}
 
 use cli::{ClaimsCommand, Cli, Command, ConfigCommand, CoordinatorCommand, PondCommand};
 use context::App;

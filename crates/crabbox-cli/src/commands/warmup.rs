@@ -16,7 +16,12 @@ pub async fn warmup(app: &mut App, args: WarmupArgs) -> CliResult<i32> {
     let started = Instant::now();
     app.printer.quiet = args.timing_json;
     let (repo, config) = app.repo_config(create_flags(&args.create))?;
-    let mut settings = LeaseSettings::new(&config, args.keep.unwrap_or(true), &args.create)?;
+    let mut settings = LeaseSettings::new(
+        &config,
+        args.keep.unwrap_or(true),
+        args.create.slug.clone(),
+        &args.create.expose,
+    )?;
     let source = LeaseSource::New(app.provider(&config, true)?);
     let repo_root = repo.root.display().to_string();
     settings.repo_root = repo_root.clone();

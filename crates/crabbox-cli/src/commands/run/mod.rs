@@ -1,95 +1,18 @@
 //! `crabbox run`: lease or reuse, sync, stream the command, record, release.
 
-mod execute;
-mod finish;
-mod sink;
 mod sync_options;
 
 use std::time::Instant;
 
-use crabbox_core::RunId;
-use crabbox_proto::wire::CreateRunRequest;
-use crabbox_proto::ExitCode;
-use crabbox_providers::Lease;
+use crabbox_run::run::{RunInputs, RunOptions, StopAfter};
 
 use crate::cancel::Cancel;
 use crate::cli::RunArgs;
 use crate::context::{create_flags, App};
-use crate::engine::reporter::{CoordinatorReporter, HistoryReporter, RemoteRun};
-use crate::engine::{HumanMode, HumanReporter, Reporters, RunEvent, RunPlan, RunStatus};
 use crate::error::{CliError, CliResult};
-use crate::leases::{self, LeaseHandle, LeaseSettings, LeaseSource};
+use crate::leases::LeaseSettings;
 
 pub use sync_options::sync_options;
-
-/// When a run releases its lease.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StopAfter {
-    Auto,
-    Success,
-    Always,
-    Failure,
-    Never,
-}
-
-impl StopAfter {
-    fn parse(value: Option<&str>) -> CliResult<StopAfter> {
-        match value.map(str::trim) {
-            None | Some("") | Some("auto") => Ok(StopAfter::Auto),
-            Some("success") => Ok(StopAfter::Success),
-            Some("always") => Ok(StopAfter::Always),
-            Some("failure") => Ok(StopAfter::Failure),
-            Some("never") => Ok(StopAfter::Never),
-            Some(other) => Err(CliError::usage(format!(
-                "invalid --stop-after {other:?}; use success, always, failure or never"
-            ))),
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            StopAfter::Auto => "auto",
-            StopAfter::Success => "success",
-            StopAfter::Always => "always",
-            StopAfter::Failure => "failure",
-            StopAfter::Never => "never",
-        }
-    }
-}
-
-/// How the work between leasing and releasing ended.
-enum Outcome {
-    Exited(i32),
-    Interrupted(ExitCode),
-    Failed(CliError),
-}
-
-impl Outcome {
-    fn failed(&self) -> bool {
-        !matches!(self, Outcome::Exited(0))
-    }
-}
-
-/// Everything one run works with once its lease exists.
-struct Session<'a> {
-    app: &'a App,
-    args: &'a RunArgs,
-    config: &'a crabbox_config::Config,
-    handle: LeaseHandle,
-    repo: crabbox_sync::Repo,
-    /// The manifest, built before leasing for new leases and on demand otherwise.
-    prepared: Option<crabbox_sync::Prepared>,
-    watch: Option<crabbox_sync::Watch>,
-    /// Directories the runner-side scan skips (from the last sync's rules).
-    prune: Vec<String>,
-    sync_options: crabbox_sync::SyncOptions,
-    cancel: Cancel,
-    reporters: Reporters,
-    /// When the lease was in hand; `command complete … total=` counts from here.
-    started: Instant,
-    /// Whether the command reads this process's stdin (it is not a terminal).
-    stdin: crabbox_ssh::Stdin,
-}
 
 pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
     // Before any side effect: a signal from here on is seen and cleaned up after.
@@ -108,154 +31,36 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
         });
     }
     let (repo, config) = app.repo_config(flags)?;
-    let mut settings = LeaseSettings::new(&config, args.keep.unwrap_or(false), &args.create)?;
-    settings.repo_root = repo.root.display().to_string();
-    let sync_options = sync_options(&config, &args);
-    // Missing tools, a non-repository and an oversized or mass-deleting sync all
-    // fail before anything is leased.
-    crabbox_ssh::find_tool("ssh")?;
-    if !args.no_sync {
-        crabbox_ssh::find_tool("rsync").map_err(crabbox_sync::SyncError::from)?;
-    }
-    if !args.no_sync && !repo.is_git {
-        return Err(crabbox_sync::SyncError::NotARepository {
-            root: repo.root.display().to_string(),
-        }
-        .into());
-    }
-    // A new lease is only worth creating when the sync passes its guards; a reused
-    // lease may skip the manifest entirely (see `quick_skip`).
-    let prepared = if args.no_sync || args.id.is_some() {
-        None
-    } else {
-        Some(crabbox_sync::prepare(&repo.root, &sync_options, None)?)
+    let mut lease = LeaseSettings::new(
+        &config,
+        args.keep.unwrap_or(false),
+        args.create.slug.clone(),
+        &args.create.expose,
+    )?;
+    lease.repo_root = repo.root.display().to_string();
+    let sync = sync_options(&config, &args);
+    let options = RunOptions {
+        command: args.command,
+        id: args.id,
+        reclaim: args.reclaim,
+        keep: args.keep,
+        keep_on_failure: args.keep_on_failure,
+        stop_after,
+        no_sync: args.no_sync,
+        sync_only: args.sync_only,
+        shell: args.shell,
+        allow_env: args.allow_env,
+        timing_json: args.timing_json,
     };
-    let class = config.str("class").unwrap_or_default().to_string();
-
-    let source = LeaseSource::locate(app, &config, args.id.as_deref()).await?;
-    let request = run_request(&args, &class, source.provider_name(), source.existing());
-    let remote = match source.coordinator() {
-        Some(client) => RemoteRun::start(client, &request, app.printer).await,
-        None => None,
-    };
-    // The coordinator mints the run ID when it records.
-    let run_id = remote
-        .as_ref()
-        .map(|remote| remote.id.clone())
-        .unwrap_or_else(|| RunId::generate().to_string());
-    let plan = RunPlan {
-        class: class.clone(),
-        command: args.command.clone(),
-    };
-    let human = HumanReporter {
-        printer: app.printer,
-        mode: HumanMode::Run,
-    };
-    let mut reporters = Reporters::new(&run_id, plan, human, args.timing_json)
-        .with_history(HistoryReporter::open(&app.history_path(), app.printer))
-        .with_coordinator(remote.map(CoordinatorReporter::new));
-    if let LeaseSource::New(selected) = &source {
-        reporters.emit(RunEvent::LeasingStarted {
-            provider: selected.provider.spec().name,
-            class: &class,
-        });
-    }
-    let handle = match source.obtain(app, &config, &mut settings).await {
-        Ok(handle) => handle,
-        Err(error) => return failed_before_lease(&mut reporters, &cancel, error).await,
-    };
-    reporters.emit(RunEvent::LeaseObtained {
-        lease: &handle.lease,
-        created: handle.created,
-        took: started.elapsed(),
-    });
-    // Piped or redirected input goes to the command (`echo x | crabbox run -- cat`);
-    // a terminal or /dev/null is never read. The runner's copy is then verified
-    // before the command starts rather than by it, so a rerun never finds the
-    // input half consumed.
-    let stdin = if stdin_carries_input() {
-        crabbox_ssh::Stdin::Forward
-    } else {
-        crabbox_ssh::Stdin::Closed
-    };
-    let mut sync_options = sync_options;
-    if stdin == crabbox_ssh::Stdin::Forward {
-        sync_options.verify_in_command = false;
-    }
-    let repo_root = repo.root.display().to_string();
-    let claimed = handle.claim(app, &repo_root, args.reclaim);
-    let mut session = Session {
-        app,
-        args: &args,
+    let inputs = RunInputs {
         config: &config,
-        handle,
         repo,
-        prepared,
-        watch: None,
-        prune: Vec::new(),
-        sync_options,
+        lease,
+        sync,
         cancel,
-        reporters,
-        started: Instant::now(),
-        stdin,
+        started,
     };
-    let outcome = match claimed {
-        Ok(_) => session.execute().await,
-        Err(error) => Outcome::Failed(error),
-    };
-    let outcome = match (outcome, session.cancel.reason()) {
-        (Outcome::Failed(_), Some(code)) => Outcome::Interrupted(code),
-        (outcome, _) => outcome,
-    };
-    session.finish(stop_after, outcome, started).await
-}
-
-/// The coordinator's run record: lease fields known so far and the command.
-fn run_request(
-    args: &RunArgs,
-    class: &str,
-    provider: &str,
-    lease: Option<&Lease>,
-) -> CreateRunRequest {
-    CreateRunRequest {
-        lease_id: lease.map(|lease| lease.id.clone()).unwrap_or_default(),
-        provider: provider.to_string(),
-        target: "linux".into(),
-        class: class.to_string(),
-        server_type: lease
-            .map(|lease| lease.server_type.clone())
-            .unwrap_or_default(),
-        command: args.command.clone(),
-        ..CreateRunRequest::default()
-    }
-}
-
-/// Leasing failed (or was interrupted): record it and report the failure.
-async fn failed_before_lease(
-    reporters: &mut Reporters,
-    cancel: &Cancel,
-    error: CliError,
-) -> CliResult<i32> {
-    let error = leases::interrupted_or(cancel, error);
-    let code = error.code.code();
-    reporters.emit(RunEvent::Failed {
-        message: &error.message,
-        exit_code: code,
-    });
-    reporters.finish(RunStatus::Failed, None, code).await;
-    Err(error)
-}
-
-/// Whether standard input is a pipe, a socket or a regular file: input someone
-/// meant for the command (a terminal or a character device such as /dev/null is not).
-fn stdin_carries_input() -> bool {
-    use rustix::fs::FileType;
-    rustix::fs::fstat(std::io::stdin()).is_ok_and(|stat| {
-        matches!(
-            FileType::from_raw_mode(stat.st_mode),
-            FileType::Fifo | FileType::Socket | FileType::RegularFile
-        )
-    })
+    crabbox_run::run::run(app, options, inputs).await
 }
 
 fn validate(args: &RunArgs) -> CliResult<()> {

@@ -97,3 +97,64 @@ pub fn record(event: &RunEvent<'_>, class: &str) -> Option<Recorded> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn only_lifecycle_facts_are_recorded() {
+        let command = vec!["cargo".to_string(), "test".to_string()];
+        let started = record(
+            &RunEvent::CommandStarted {
+                host: "127.0.0.1",
+                command: &command,
+            },
+            "beast",
+        )
+        .expect("recorded");
+        assert_eq!(started.kind, EventKind::CommandStarted);
+        assert_eq!(started.message, "cargo test");
+        assert_eq!(started.data["command"][1], "test");
+        let leasing = record(
+            &RunEvent::LeasingStarted {
+                provider: "local",
+                class: "beast",
+            },
+            "beast",
+        )
+        .expect("recorded");
+        assert_eq!(leasing.message, "provider=local class=beast");
+        for silent in [
+            RunEvent::Output {
+                stream: crabbox_ssh::Stream::Stdout,
+                bytes: b"x",
+            },
+            RunEvent::CommandFinished {
+                exit: None,
+                took: Duration::ZERO,
+                total: Duration::ZERO,
+            },
+            RunEvent::Resyncing,
+            RunEvent::Warning("touch failed".into()),
+        ] {
+            assert!(record(&silent, "beast").is_none());
+        }
+        let finished = record(
+            &RunEvent::CommandFinished {
+                exit: Some(2),
+                took: Duration::ZERO,
+                total: Duration::ZERO,
+            },
+            "beast",
+        )
+        .expect("recorded");
+        assert_eq!(
+            (finished.kind.phase(), finished.message.as_str()),
+            ("command", "exit=2")
+        );
+        assert_eq!(finished.data["exitCode"], 2);
+    }
+}

@@ -75,7 +75,7 @@ impl Session<'_> {
         });
 
         let mut verify = false;
-        if self.args.no_sync {
+        if self.options.no_sync {
             self.reporters.emit(RunEvent::SyncDisabled);
         } else {
             match self.sync_or_cancel(&connection, &workdir).await {
@@ -83,7 +83,7 @@ impl Session<'_> {
                 Err(outcome) => return outcome,
             }
         }
-        if self.args.sync_only {
+        if self.options.sync_only {
             self.reporters
                 .emit(RunEvent::SyncedOnly { workdir: &workdir });
             return Outcome::Exited(0);
@@ -133,7 +133,7 @@ impl Session<'_> {
         let state = self.sync_state();
         // Leases meant for reuse get a watcher on the checkout, so later runs can
         // skip the manifest; one-shot runs leave nothing behind.
-        if self.watch.is_none() && (self.args.id.is_some() || self.args.keep == Some(true)) {
+        if self.watch.is_none() && (self.options.id.is_some() || self.options.keep == Some(true)) {
             // The watcher skips directories whose contents are never synced.
             let prune = crabbox_sync::never_synced_names();
             self.watch = std::env::current_exe().ok().and_then(|program| {
@@ -221,7 +221,7 @@ impl Session<'_> {
     ) -> Option<Outcome> {
         let mut env = crate::forward_env::forwarded(
             &self.config.list("env.allow"),
-            &self.args.allow_env,
+            &self.options.allow_env,
             std::env::vars(),
         );
         let run_id = self.reporters.facts.run_id.clone();
@@ -240,8 +240,8 @@ impl Session<'_> {
         let trailer = trailer_script(&self.meta_dir(), &nonce, &prune, verify);
         let command = RemoteCommand {
             workdir: workdir.to_string(),
-            argv: self.args.command.clone(),
-            shell: self.args.shell,
+            argv: self.options.command.clone(),
+            shell: self.options.shell,
             login_shell: self.config.bool("run.loginShell"),
             env,
             pid_file: pid_file.clone(),
@@ -257,7 +257,7 @@ impl Session<'_> {
         );
         self.reporters.emit(RunEvent::CommandStarted {
             host: &self.handle.lease.host,
-            command: &self.args.command,
+            command: &self.options.command,
         });
         let phase = Instant::now();
         let mut sink = RunSink {

@@ -14,7 +14,6 @@ use crabbox_sync::Repo;
 
 use crate::brokered::BrokeredProvider;
 use crate::cancel::Cancel;
-use crate::cli::{LeaseCreateArgs, ProviderArgs};
 use crate::error::{CliError, CliResult};
 use crate::printer::Printer;
 
@@ -301,72 +300,6 @@ pub fn same_provider(left: &str, right: &str) -> bool {
     canonical(left) == canonical(right)
 }
 
-fn push_flag(flags: &mut Vec<FlagValue>, key: &'static str, flag: &str, value: &Option<String>) {
-    if let Some(value) = value {
-        flags.push(FlagValue {
-            key,
-            flag: flag.to_string(),
-            value: value.clone(),
-        });
-    }
-}
-
-/// Config overrides from the lease-creation flags.
-pub fn create_flags(create: &LeaseCreateArgs) -> Vec<FlagValue> {
-    let mut flags = provider_flags(&create.provider);
-    push_flag(&mut flags, "profile", "--profile", &create.profile);
-    push_flag(&mut flags, "class", "--class", &create.class);
-    push_flag(&mut flags, "ttl", "--ttl", &create.ttl);
-    push_flag(
-        &mut flags,
-        "idleTimeout",
-        "--idle-timeout",
-        &create.idle_timeout,
-    );
-    push_flag(&mut flags, "pond", "--pond", &create.pond);
-    push_flag(
-        &mut flags,
-        "local.netns",
-        "--local-netns",
-        &create.local_netns.map(|on| on.to_string()),
-    );
-    flags
-}
-
-/// `--provider` and the `--static-*` flags.
-pub fn provider_flags(provider: &ProviderArgs) -> Vec<FlagValue> {
-    let mut flags = Vec::new();
-    push_flag(&mut flags, "provider", "--provider", &provider.provider);
-    push_flag(
-        &mut flags,
-        "static.host",
-        "--static-host",
-        &provider.static_host,
-    );
-    push_flag(
-        &mut flags,
-        "static.user",
-        "--static-user",
-        &provider.static_user,
-    );
-    push_flag(
-        &mut flags,
-        "static.port",
-        "--static-port",
-        &provider.static_port,
-    );
-    push_flag(
-        &mut flags,
-        "static.workRoot",
-        "--static-work-root",
-        &provider.static_work_root,
-    );
-    for (key, flag, value) in provider.sealos.overrides() {
-        push_flag(&mut flags, key, flag, value);
-    }
-    flags
-}
-
 /// What providers read from configuration.
 pub fn provider_settings(paths: &Paths, config: &Config) -> ProviderSettings {
     let text = |key: &str| config.str(key).map(str::to_string);
@@ -392,7 +325,7 @@ pub fn provider_settings(paths: &Paths, config: &Config) -> ProviderSettings {
     };
     settings.local_netns = config.bool("local.netns");
     settings.local_home = text("local.home").map(|home| expand_home(&home, &paths.home));
-    settings.sealos = crate::sealos_flags::settings(config, &paths.home);
+    settings.sealos = sealos_settings(config, &paths.home);
     settings
 }
 
@@ -400,5 +333,46 @@ fn expand_home(path: &str, home: &Path) -> PathBuf {
     match path.strip_prefix("~/") {
         Some(rest) => home.join(rest),
         None => PathBuf::from(path),
+    }
+}
+
+/// `sealosDevbox.*` from the effective config.
+fn sealos_settings(
+    config: &crabbox_config::Config,
+    home: &std::path::Path,
+) -> crabbox_providers::sealos::SealosSettings {
+    let defaults = crabbox_providers::sealos::SealosSettings::default();
+    let text = |key: &str, fallback: &str| {
+        config
+            .str(key)
+            .map(str::to_string)
+            .unwrap_or_else(|| fallback.to_string())
+    };
+    let optional = |key: &str| {
+        config
+            .str(key)
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+            .map(str::to_string)
+    };
+    crabbox_providers::sealos::SealosSettings {
+        kubeconfig: optional("sealosDevbox.kubeconfig").map(|path| match path.strip_prefix("~/") {
+            Some(rest) => home.join(rest),
+            None => std::path::PathBuf::from(path),
+        }),
+        context: optional("sealosDevbox.context"),
+        namespace: text("sealosDevbox.namespace", &defaults.namespace),
+        image: optional("sealosDevbox.image"),
+        template_id: optional("sealosDevbox.templateID"),
+        cpu: text("sealosDevbox.cpu", &defaults.cpu),
+        memory: text("sealosDevbox.memory", &defaults.memory),
+        storage_limit: text("sealosDevbox.storageLimit", &defaults.storage_limit),
+        network: text("sealosDevbox.network", &defaults.network),
+        ssh_gateway_host: optional("sealosDevbox.sshGatewayHost"),
+        ssh_gateway_port: text("sealosDevbox.sshGatewayPort", &defaults.ssh_gateway_port),
+        ssh_user: text("sealosDevbox.sshUser", &defaults.ssh_user),
+        work_root: text("sealosDevbox.workRoot", &defaults.work_root),
+        node_host: optional("sealosDevbox.nodeHost"),
+        delete_on_release: config.bool("sealosDevbox.deleteOnRelease"),
     }
 }

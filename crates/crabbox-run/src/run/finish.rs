@@ -24,9 +24,9 @@ impl Session<'_> {
         started: Instant,
     ) -> CliResult<i32> {
         let failed = outcome.failed();
-        let keep = self.args.keep.unwrap_or(false);
+        let keep = self.options.keep.unwrap_or(false);
         let created = self.handle.created;
-        let kept_on_failure = created && self.args.keep_on_failure && failed;
+        let kept_on_failure = created && self.options.keep_on_failure && failed;
         let release = match stop_after {
             StopAfter::Never => false,
             StopAfter::Always => true,

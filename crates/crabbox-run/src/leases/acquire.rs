@@ -35,13 +35,14 @@ impl LeaseSettings {
     pub fn new(
         config: &Config,
         keep: bool,
-        create: &crate::cli::LeaseCreateArgs,
+        slug: Option<String>,
+        expose: &[String],
     ) -> CliResult<LeaseSettings> {
         Ok(LeaseSettings {
             keep,
-            slug: create.slug.clone(),
+            slug,
             pond: crabbox_pond::validate_pond(config.str("pond").unwrap_or(""))?,
-            exposed_ports: crabbox_pond::parse_exposed_ports(&create.expose)?,
+            exposed_ports: crabbox_pond::parse_exposed_ports(expose)?,
             repo_root: String::new(),
             coordinator: None,
         })

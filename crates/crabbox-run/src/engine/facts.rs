@@ -129,3 +129,117 @@ impl RunFacts {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crabbox_providers::{Lease, LeaseState};
+    use crabbox_sync::SyncOutcome;
+
+    fn lease() -> Lease {
+        Lease {
+            id: "cbx_0123456789ab".into(),
+            slug: "swift-crab".into(),
+            provider: "local".into(),
+            state: LeaseState::Ready,
+            server_id: String::new(),
+            name: String::new(),
+            server_type: "local".into(),
+            host: "127.0.0.1".into(),
+            user: "crab".into(),
+            port: 2222,
+            fallback_ports: Vec::new(),
+            work_root: "/work".into(),
+            host_key: None,
+            ssh_key: None,
+            created_at: 0,
+            last_touched_at: 0,
+            idle_timeout_secs: 1800,
+            ttl_secs: 5400,
+            keep: false,
+            pond: String::new(),
+            labels: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_run_s_events_fold_into_its_timing_document() {
+        let lease = lease();
+        let mut facts = RunFacts::new("run_0123456789ab");
+        let outcome = SyncOutcome {
+            files_sent: 3,
+            bytes_sent: 120,
+            steps: vec![("manifest", Duration::from_millis(4))],
+            ..SyncOutcome::default()
+        };
+        let events = [
+            RunEvent::LeaseObtained {
+                lease: &lease,
+                created: true,
+                took: Duration::from_millis(40),
+            },
+            RunEvent::Connected {
+                lease: &lease,
+                port: 2222,
+                workdir: "/work/cbx_0123456789ab/repo",
+                took: Duration::from_millis(7),
+            },
+            RunEvent::SyncFinished {
+                outcome: &outcome,
+                took: Duration::from_millis(30),
+            },
+            // A resync adds to the sync time; the last command's time counts.
+            RunEvent::SyncFinished {
+                outcome: &outcome,
+                took: Duration::from_millis(5),
+            },
+            RunEvent::CommandFinished {
+                exit: None,
+                took: Duration::from_millis(1),
+                total: Duration::ZERO,
+            },
+            RunEvent::CommandFinished {
+                exit: Some(3),
+                took: Duration::from_millis(9),
+                total: Duration::ZERO,
+            },
+            RunEvent::Concluded {
+                exit: Some(3),
+                total: Duration::from_millis(120),
+            },
+            RunEvent::Released {
+                lease: &lease,
+                policy: "auto",
+            },
+        ];
+        for event in &events {
+            facts.apply(event);
+        }
+        let json = facts.to_json("failed");
+        assert_eq!(json["leaseId"], "cbx_0123456789ab");
+        assert_eq!(json["leaseMs"], 40);
+        assert_eq!(json["bootstrapMs"], 7);
+        assert_eq!(json["syncMs"], 35);
+        assert_eq!(json["syncFiles"], 3);
+        assert_eq!(json["commandMs"], 9);
+        assert_eq!(json["totalMs"], 120);
+        assert_eq!(json["exitCode"], 3);
+        assert_eq!(json["leaseStopped"], true);
+        assert_eq!(json["idleTimeout"], "30m0s");
+        assert_eq!(
+            json["stopCommand"],
+            "crabbox stop --provider local --id swift-crab"
+        );
+        assert_eq!(facts.sync_steps_text(), "manifest:4ms");
+    }
+
+    #[test]
+    fn a_run_without_an_exit_reports_minus_one() {
+        let mut facts = RunFacts::new("run_0123456789ab");
+        facts.apply(&RunEvent::Concluded {
+            exit: None,
+            total: Duration::from_millis(5),
+        });
+        assert_eq!(facts.to_json("canceled")["exitCode"], -1);
+    }
+}
