@@ -6,15 +6,19 @@
 
 use std::io;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crabbox_sshd::{Launch, Sshd, SshdConfig, SshdError};
 
 use crate::netns::Namespace;
+
+/// How long a starting sshd may take to accept connections.
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct DevboxHost {
     dir: tempfile::TempDir,
@@ -22,7 +26,7 @@ pub struct DevboxHost {
     pub port: u16,
     pub public_key: String,
     pub private_key: String,
-    child: Option<Child>,
+    sshd: Option<Sshd>,
     namespace: Option<Namespace>,
     relay: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
 }
@@ -41,21 +45,11 @@ fn keygen(path: &Path) -> io::Result<()> {
     }
 }
 
-fn sshd_binary() -> io::Result<PathBuf> {
-    ["/usr/sbin/sshd", "/usr/local/sbin/sshd", "/sbin/sshd"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|path| path.is_file())
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::NotFound,
-                "sshd is not installed (openssh-server)",
-            )
-        })
-}
-
-fn free_port(host: &str) -> io::Result<u16> {
-    Ok(std::net::TcpListener::bind((host, 0))?.local_addr()?.port())
+fn sshd_failure(error: SshdError) -> io::Error {
+    match error {
+        SshdError::Io { source, .. } => source,
+        other => io::Error::other(other.to_string()),
+    }
 }
 
 impl DevboxHost {
@@ -87,20 +81,17 @@ impl DevboxHost {
         Ok(DevboxHost {
             namespace,
             relay: None,
-            port: free_port(node_host)?,
+            port: crabbox_sshd::free_port(node_host)?,
             node_host: node_host.to_string(),
             public_key,
             private_key,
-            child: None,
+            sshd: None,
             dir,
         })
     }
 
     pub fn running(&mut self) -> bool {
-        match &mut self.child {
-            Some(child) => matches!(child.try_wait(), Ok(None)),
-            None => false,
-        }
+        self.sshd.as_mut().is_some_and(Sshd::is_running)
     }
 
     /// Starts sshd (if it is not running) and waits until it accepts connections.
@@ -113,53 +104,39 @@ impl DevboxHost {
             Some(namespace) => (namespace.devbox_ip.clone(), 22),
             None => (self.node_host.clone(), self.port),
         };
-        let config = format!(
-            "ListenAddress {host}\nPort {port}\nHostKey {root}/host_key\n\
-             AuthorizedKeysFile {root}/authorized_keys\nPidFile {root}/sshd.pid\n\
-             PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n\
-             StrictModes no\nPermitRootLogin prohibit-password\nLogLevel VERBOSE\nMaxSessions 64\n",
-            host = listen_host,
-            port = listen_port,
-            root = root.display()
-        );
-        std::fs::write(root.join("sshd_config"), config)?;
-        if crate::netns::is_root() {
-            std::fs::create_dir_all("/run/sshd")?;
-        }
-        let mut command = match &self.namespace {
-            Some(namespace) => {
-                let mut command = Command::new("ip");
-                command.args(namespace.exec_prefix()).arg(sshd_binary()?);
-                command
-            }
-            None => Command::new(sshd_binary()?),
+        SshdConfig::new(
+            listen_host.as_str(),
+            listen_port,
+            root.join("host_key"),
+            root.join("authorized_keys"),
+            root.join("sshd.pid"),
+        )
+        .write(&root.join("sshd_config"))
+        .map_err(sshd_failure)?;
+        let prefix: Vec<String> = match &self.namespace {
+            Some(namespace) => std::iter::once("ip".to_string())
+                .chain(namespace.exec_prefix().iter().map(|part| part.to_string()))
+                .collect(),
+            None => Vec::new(),
         };
-        let child = command
-            .arg("-D")
-            .arg("-f")
-            .arg(root.join("sshd_config"))
-            .arg("-E")
-            .arg(root.join("sshd.log"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()?;
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect((listen_host.as_str(), listen_port)).is_ok() {
-                return self.start_relay(&listen_host);
+        let sshd_path = crabbox_sshd::find_sshd().map_err(sshd_failure)?;
+        let launch = Launch {
+            sshd: &sshd_path,
+            config: &root.join("sshd_config"),
+            log: &root.join("sshd.log"),
+            prefix: &prefix,
+            clean_environment: false,
+        };
+        match crabbox_sshd::start_foreground(&launch, &listen_host, listen_port, LISTEN_TIMEOUT) {
+            Ok(sshd) => {
+                self.sshd = Some(sshd);
+                self.start_relay(&listen_host)
             }
-            if !self.running() {
-                break;
+            Err(error) => {
+                self.stop();
+                Err(sshd_failure(error))
             }
-            std::thread::sleep(Duration::from_millis(25));
         }
-        self.stop();
-        Err(io::Error::other(format!(
-            "sshd did not listen on {listen_host}:{listen_port}"
-        )))
     }
 
     /// For a namespaced host: the node port relays to sshd inside.
@@ -181,15 +158,10 @@ impl DevboxHost {
             stop.store(true, Ordering::SeqCst);
             let _ = thread.join();
         }
-        if let Some(mut child) = self.child.take() {
+        if let Some(mut sshd) = self.sshd.take() {
             // sshd runs in its own process group: ending the group also ends the
             // sessions it forked, as pausing a real devbox would.
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", child.id())])
-                .stderr(Stdio::null())
-                .status();
-            let _ = child.kill();
-            let _ = child.wait();
+            sshd.stop();
             // Daemons the sessions detached (setsid) die with the devbox too.
             if let Some(namespace) = &self.namespace {
                 namespace.kill_all();

@@ -165,10 +165,9 @@ impl Namespace {
             return;
         };
         for pid in String::from_utf8_lossy(&output.stdout).split_whitespace() {
-            let _ = Command::new("kill")
-                .args(["-KILL", pid])
-                .stderr(Stdio::null())
-                .status();
+            if let Ok(pid) = pid.parse() {
+                crabbox_core::process::kill(pid);
+            }
         }
     }
 

@@ -1,5 +1,5 @@
-//! `daemon.json`: the record of `pond connect --export` ssh daemons, and the check
-//! that a live process is still the recorded forward before it is signalled.
+//! `daemon.json`: the record of `pond connect --export` ssh daemons, the check
+//! that a live process is still the recorded forward, and stopping them.
 
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +57,21 @@ impl DaemonState {
             .map(|(pid, forward)| (*pid, forward.clone()))
             .collect()
     }
+}
+
+/// Kills the process group of every recorded daemon whose live command line is
+/// still its recorded forward; returns how many were signalled. A pid that now
+/// names anything else is left alone.
+pub fn stop_daemons(state: &DaemonState) -> usize {
+    let mut stopped = 0;
+    for (pid, forward) in state.entries() {
+        let command_line = crabbox_core::process::command_line(pid).unwrap_or_default();
+        if pid > 0 && command_matches(&command_line, &forward) {
+            crabbox_core::process::kill_group(pid);
+            stopped += 1;
+        }
+    }
+    stopped
 }
 
 /// Whether a live command line (NUL- or space-separated) is the recorded forward:

@@ -17,6 +17,8 @@ pub enum PondError {
     TooManyPorts { count: usize, max: usize },
     #[error("no free loopback ports between {first} and {last} on 127.0.0.1")]
     PortsExhausted { first: u16, last: u16 },
+    #[error("no SSH target resolved for pond peer {peer:?}")]
+    NoSshTarget { peer: String },
     #[error("corrupt pond daemon state {path}: {detail}")]
     CorruptDaemonState { path: String, detail: String },
 }
@@ -33,6 +35,9 @@ impl PondError {
             }
             PondError::PortsExhausted { .. } => {
                 "stop other pond meshes with `crabbox pond disconnect NAME`".into()
+            }
+            PondError::NoSshTarget { .. } => {
+                "check the member with `crabbox status --id <slug>`".into()
             }
             PondError::CorruptDaemonState { path, .. } => {
                 format!("inspect and remove {path} by hand; no process was signalled")

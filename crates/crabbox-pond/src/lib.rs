@@ -7,17 +7,21 @@ mod error;
 mod filter;
 mod matrix;
 mod mesh;
+mod mesh_plan;
 mod names;
 mod peers;
 pub mod tailnet;
 
-pub use daemon::{command_matches, DaemonProcess, DaemonState};
+pub use daemon::{command_matches, stop_daemons, DaemonProcess, DaemonState};
 pub use error::PondError;
 pub use filter::filter_view;
 pub use matrix::{Matrix, MatrixCell};
 pub use mesh::{
     disambiguate, env_key, export_lines, plan_forwards, render_env, render_hosts, Forward,
     MeshMember, FIRST_LOCAL_PORT, LAST_LOCAL_PORT,
+};
+pub use mesh_plan::{
+    daemon_state_path, group_label, groups, ssh_args, MeshCommand, MeshPlan, Reachable,
 };
 pub use names::{
     decode_ports_label, encode_ports_label, normalize_pond, parse_exposed_ports, same_pond,

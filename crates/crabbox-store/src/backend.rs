@@ -1,4 +1,4 @@
-//! Opening the database, the two dialects, and the write-transaction discipline
+//! Opening the database and the write-transaction discipline
 //! every table shares: how a write transaction starts, what it locks first, and
 //! when it is retried.
 
@@ -10,6 +10,7 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
+use crate::dialect::Backend;
 use crate::error::{redact_url, scrub};
 use crate::{migrations, StoreError};
 
@@ -20,51 +21,6 @@ const ATTEMPTS: u32 = 5;
 /// `pg_advisory_xact_lock` key that serializes lease admission and create-attempt
 /// cancels across every coordinator process ("crabbox" + 1).
 const ADMISSION_LOCK_KEY: i64 = 0x6372_6162_626f_7801;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    fn from_url(url: &str) -> Option<Backend> {
-        if url.starts_with("sqlite:") {
-            Some(Backend::Sqlite)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Some(Backend::Postgres)
-        } else {
-            None
-        }
-    }
-
-    /// `sql` (a single-table `SELECT`) with row locks on PostgreSQL; SQLite's
-    /// `BEGIN IMMEDIATE` already holds the database write lock.
-    pub(crate) fn locking(self, sql: &str) -> String {
-        match self {
-            Backend::Sqlite => sql.to_string(),
-            Backend::Postgres => format!("{sql} FOR UPDATE"),
-        }
-    }
-
-    pub(crate) fn bytes_type(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "BLOB",
-            Backend::Postgres => "BYTEA",
-        }
-    }
-
-    fn begin_write_statement(self) -> &'static str {
-        match self {
-            // Take the write lock up front: a deferred transaction that upgrades
-            // later fails with BUSY instead of waiting.
-            Backend::Sqlite => "BEGIN IMMEDIATE",
-            // Row and advisory locks rely on each statement seeing commits made
-            // while it waited for the lock.
-            Backend::Postgres => "BEGIN ISOLATION LEVEL READ COMMITTED",
-        }
-    }
-}
 
 /// What a write transaction serializes on before anything else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,7 +119,7 @@ impl Store {
         if backend == Backend::Sqlite {
             store.enable_write_ahead_log().await?;
         }
-        migrations::run(&store).await?;
+        migrations::run(&store.pool, backend).await?;
         Ok(store)
     }
 

@@ -7,14 +7,11 @@ use sqlx::Row;
 use crate::backend::{abandon, Tx, WriteLock};
 use crate::filter::clamp_limit;
 use crate::notify::{announce, payload, APPENDS_CHANNEL};
-use crate::runs::{bind_run, lock_run, write_run, AnyQuery};
+use crate::rows::{bind_event, bind_run, insert_event, lock_run, write_run, EVENT_COLUMNS};
 use crate::{Backend, Run, RunEvent, Store, StoreError, Timestamp, Update};
 
 /// Logs are stored in pieces of this size.
 const LOG_CHUNK_BYTES: usize = 64 * 1024;
-
-const EVENT_COLUMNS: &str = "run_id, seq, kind, phase, stream, message, data, lease_id, slug,
-    provider, target, windows_mode, class, server_type, exit_code, created_at";
 
 impl Store {
     /// Row-locks the run, numbers `event` as the run's next seq, lets `apply` update
@@ -179,45 +176,6 @@ async fn record(
     write_run(tx, run, Some(stored)).await?;
     insert_event(tx, event).await?;
     announce(tx, backend, event).await
-}
-
-pub(crate) async fn insert_event(tx: &mut Tx, event: &RunEvent) -> Result<(), StoreError> {
-    let sql = format!(
-        "INSERT INTO run_events ({EVENT_COLUMNS})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-    );
-    bind_event(sqlx::query(sqlx::AssertSqlSafe(sql)), event)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// Binds an event's sixteen columns, in `EVENT_COLUMNS` order, after whatever
-/// the query already binds.
-fn bind_event<'q>(query: AnyQuery<'q>, event: &RunEvent) -> AnyQuery<'q> {
-    query
-        .bind(event.run_id.clone())
-        .bind(event.seq)
-        .bind(storable(&event.kind))
-        .bind(storable(&event.phase))
-        .bind(storable(&event.stream))
-        .bind(storable(&event.message))
-        .bind(storable(&event.data))
-        .bind(storable(&event.lease_id))
-        .bind(storable(&event.slug))
-        .bind(storable(&event.provider))
-        .bind(storable(&event.target))
-        .bind(storable(&event.windows_mode))
-        .bind(storable(&event.class))
-        .bind(storable(&event.server_type))
-        .bind(event.exit_code)
-        .bind(event.created_at.0)
-}
-
-/// PostgreSQL text cannot hold NUL, which command output may contain; both
-/// backends store it as U+FFFD so they read back the same.
-fn storable(text: &str) -> String {
-    text.replace('\0', "\u{fffd}")
 }
 
 fn event_from_row(row: &AnyRow) -> Result<RunEvent, StoreError> {

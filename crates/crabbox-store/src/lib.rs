@@ -5,6 +5,7 @@
 mod admission;
 mod attempts;
 mod backend;
+mod dialect;
 mod document;
 mod error;
 mod events;
@@ -14,13 +15,15 @@ mod locks;
 mod migrations;
 mod notify;
 mod record;
+mod rows;
 mod runs;
 mod scratch;
 
 pub use crabbox_proto::wire::{Lease, LeaseState, Run, RunEvent, RunState, Timestamp};
 
 pub use admission::Admission;
-pub use backend::{Backend, OpenOptions, Store};
+pub use backend::{OpenOptions, Store};
+pub use dialect::Backend;
 pub use error::{redact_url, Reserve, StoreError, Update};
 pub use leases::LeaseFilter;
 pub use notify::{Announcement, AppendListener, APPENDS_CHANNEL};

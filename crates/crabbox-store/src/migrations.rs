@@ -2,10 +2,10 @@
 //! lock so several coordinator processes may open one database at once.
 
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AssertSqlSafe, Connection};
+use sqlx::{Any, AnyPool, AssertSqlSafe, Connection};
 
-use crate::backend::Backend;
-use crate::{Store, StoreError};
+use crate::dialect::Backend;
+use crate::StoreError;
 
 /// Session lock held while migrating a PostgreSQL database ("crabbox" + 0).
 const MIGRATION_LOCK_KEY: i64 = 0x6372_6162_626f_7800;
@@ -93,9 +93,9 @@ const MIGRATIONS: &[&[&str]] = &[&[
     )",
 ]];
 
-pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
-    let mut connection = store.pool().acquire().await?;
-    match store.backend() {
+pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
+    let mut connection = pool.acquire().await?;
+    match backend {
         Backend::Sqlite => apply_pending(&mut connection, Backend::Sqlite).await,
         Backend::Postgres => {
             sqlx::query("SELECT pg_advisory_lock($1)")

@@ -1,15 +1,13 @@
 //! Run rows: creation with the first event, reads and listing with visibility,
 //! the indexed columns every run write refreshes, and pruning old runs.
 
-use sqlx::{Any, AssertSqlSafe, Executor, Row};
+use sqlx::{AssertSqlSafe, Row};
 
-use crate::backend::{abandon, Tx, WriteLock};
-use crate::document::{decode, encode};
-use crate::events::insert_event;
+use crate::backend::{abandon, WriteLock};
+use crate::document::decode;
 use crate::filter::{clamp_limit, Where};
+use crate::rows::{fetch_run, insert_event, write_run, SELECT_RUN};
 use crate::{Run, RunEvent, RunState, Store, StoreError, Timestamp, Update};
-
-const SELECT_RUN: &str = "SELECT id, document FROM runs WHERE id = $1";
 
 #[derive(Debug, Clone, Default)]
 pub struct RunFilter {
@@ -135,84 +133,4 @@ impl Store {
         })
         .await
     }
-}
-
-/// Loads and row-locks the run `id` inside `tx`.
-pub(crate) async fn lock_run(
-    store: &Store,
-    tx: &mut Tx,
-    id: &str,
-) -> Result<Option<Run>, StoreError> {
-    fetch_run(&mut **tx, store.backend().locking(SELECT_RUN), id).await
-}
-
-async fn fetch_run<'e>(
-    executor: impl Executor<'e, Database = Any>,
-    sql: String,
-    id: &str,
-) -> Result<Option<Run>, StoreError> {
-    let row: Option<(String, String)> = sqlx::query_as(AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(executor)
-        .await?;
-    row.map(|(id, document)| decode("run", &id, &document))
-        .transpose()
-}
-
-/// Inserts `run`, or updates it when `previous` (the stored version) is given,
-/// refreshing the indexed columns and, when they changed, the lease owners who may read it.
-pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
-
-/// Binds a run's columns as `$1..$8` (id, lease_id, owner, org, state,
-/// started_at, terminal_at, document).
-pub(crate) fn bind_run<'q>(query: AnyQuery<'q>, run: &Run) -> Result<AnyQuery<'q>, StoreError> {
-    let terminal_at = run.ended_at.or(run.last_event_at).unwrap_or(run.started_at);
-    Ok(query
-        .bind(run.id.clone())
-        .bind(run.lease_id.clone())
-        .bind(run.owner.clone())
-        .bind(run.org.clone())
-        .bind(run.state.as_str())
-        .bind(run.started_at.0)
-        .bind(terminal_at.0)
-        .bind(encode("run", &run.id, run)?))
-}
-
-pub(crate) async fn write_run(
-    tx: &mut Tx,
-    run: &Run,
-    previous: Option<&Run>,
-) -> Result<(), StoreError> {
-    let sql = match previous {
-        None => {
-            "INSERT INTO runs (id, lease_id, owner, org, state, started_at, terminal_at, document)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        }
-        Some(_) => {
-            "UPDATE runs SET lease_id = $2, owner = $3, org = $4, state = $5, started_at = $6,
-             terminal_at = $7, document = $8 WHERE id = $1"
-        }
-    };
-    bind_run(sqlx::query(sql), run)?.execute(&mut **tx).await?;
-    if previous.is_some_and(|previous| previous.lease_owners == run.lease_owners) {
-        return Ok(());
-    }
-    if previous.is_some() {
-        sqlx::query("DELETE FROM run_lease_owners WHERE run_id = $1")
-            .bind(&run.id)
-            .execute(&mut **tx)
-            .await?;
-    }
-    for reader in &run.lease_owners {
-        sqlx::query(
-            "INSERT INTO run_lease_owners (run_id, owner, org) VALUES ($1, $2, $3)
-             ON CONFLICT (run_id, owner, org) DO NOTHING",
-        )
-        .bind(&run.id)
-        .bind(&reader.owner)
-        .bind(&reader.org)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
 }

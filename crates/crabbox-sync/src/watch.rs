@@ -18,10 +18,14 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crabbox_core::process::{in_own_group, wait_until_async};
 use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
 use sha2::{Digest, Sha256};
 
 use crate::state::{hex, WatchMark};
+
+/// How long a new watcher may take to watch the checkout.
+const WATCHER_START: Duration = Duration::from_secs(2);
 
 /// A watcher exits after this long without a run pinging it.
 const IDLE_LIMIT: Duration = Duration::from_secs(4 * 60 * 60);
@@ -65,7 +69,7 @@ pub struct Watch {
 impl Watch {
     /// Finds the watcher for `root`, starting one with `program __watch` when none
     /// runs. `None` when watching is impossible (no inotify, a failed start).
-    pub fn connect(
+    pub async fn connect(
         state_dir: &Path,
         root: &Path,
         program: &Path,
@@ -84,27 +88,22 @@ impl Watch {
         for pattern in prune {
             command.arg("--prune").arg(pattern);
         }
-        use std::os::unix::process::CommandExt;
-        command
-            .process_group(0)
+        in_own_group(&mut command)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
-        let mut child = command.spawn().ok()?;
+        let mut child = tokio::process::Command::from(command).spawn().ok()?;
+        // Until the watcher says it is ready, or its process exits first.
+        wait_until_async(WATCHER_START, || {
+            Watch::running(&dir).is_some() || matches!(child.try_wait(), Ok(Some(_)))
+        })
+        .await;
+        let watch = Watch::running(&dir)?;
         // Reap the launcher if it exits early; the watcher itself keeps running.
-        for _ in 0..400 {
-            if let Some(watch) = Watch::running(&dir) {
-                std::thread::spawn(move || {
-                    let _ = child.wait();
-                });
-                return Some(watch);
-            }
-            if let Ok(Some(_)) = child.try_wait() {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        None
+        tokio::spawn(async move {
+            let _ = child.wait().await;
+        });
+        Some(watch)
     }
 
     /// Ends the watcher for `root`, if one runs.

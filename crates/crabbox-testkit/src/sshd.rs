@@ -2,11 +2,14 @@
 //! that need a real SSH server without going through a provider.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crabbox_sshd::{Launch, Sshd, SshdConfig};
 
 pub struct SshdFixture {
     dir: tempfile::TempDir,
-    child: Child,
+    sshd: Sshd,
     pub port: u16,
     pub user: String,
     pub client_key: PathBuf,
@@ -26,19 +29,7 @@ fn keygen(path: &Path) {
 
 /// A loopback port nothing listens on right now.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn sshd_binary() -> PathBuf {
-    ["/usr/sbin/sshd", "/usr/local/sbin/sshd", "/sbin/sshd"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|path| path.is_file())
-        .expect("sshd is installed (openssh-server)")
+    crabbox_sshd::free_port("127.0.0.1").unwrap()
 }
 
 impl SshdFixture {
@@ -56,34 +47,31 @@ impl SshdFixture {
             .trim()
             .to_string();
         let port = free_port();
-        let config = format!(
-            "ListenAddress 127.0.0.1\nPort {port}\nHostKey {root}/host_key\n\
-             AuthorizedKeysFile {root}/authorized_keys\nPidFile {root}/sshd.pid\n\
-             PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n\
-             StrictModes no\nPermitRootLogin prohibit-password\nLogLevel VERBOSE\n\
-             MaxSessions 64\nSetEnv HOME={root}/home\n",
-            root = root.display()
+        let mut config = SshdConfig::new(
+            "127.0.0.1",
+            port,
+            root.join("host_key"),
+            root.join("authorized_keys"),
+            root.join("sshd.pid"),
         );
         // Sessions get a HOME of their own: the account's shell profile (root's
         // on test machines) is not the test's business.
+        config.session_home = Some(root.join("home"));
         std::fs::create_dir_all(root.join("home")).unwrap();
-        std::fs::write(root.join("sshd_config"), config).unwrap();
-        if crate::is_root() {
-            std::fs::create_dir_all("/run/sshd").unwrap();
-        }
-        let child = Command::new(sshd_binary())
-            .arg("-D")
-            .arg("-f")
-            .arg(root.join("sshd_config"))
-            .arg("-E")
-            .arg(root.join("sshd.log"))
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start sshd");
-        let ready = crate::eventually(10, || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        assert!(ready, "sshd fixture did not start listening on {port}");
+        config.write(&root.join("sshd_config")).unwrap();
+        let sshd_path = crabbox_sshd::find_sshd().expect("sshd is installed (openssh-server)");
+        let launch = Launch {
+            sshd: &sshd_path,
+            config: &root.join("sshd_config"),
+            log: &root.join("sshd.log"),
+            prefix: &[],
+            clean_environment: false,
+        };
+        let sshd =
+            crabbox_sshd::start_foreground(&launch, "127.0.0.1", port, Duration::from_secs(10))
+                .unwrap_or_else(|error| {
+                    panic!("sshd fixture did not start listening on {port}: {error}")
+                });
         let host_key = std::fs::read_to_string(root.join("host_key.pub"))
             .unwrap()
             .split_whitespace()
@@ -93,7 +81,7 @@ impl SshdFixture {
         SshdFixture {
             client_key: root.join("client_key"),
             dir,
-            child,
+            sshd,
             port,
             user,
             host_key,
@@ -115,13 +103,13 @@ impl SshdFixture {
 
 impl Drop for SshdFixture {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let root = self.dir().display().to_string();
-        let _ = Command::new("pkill")
-            .args(["-KILL", "-f", &root])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        let listener = self.sshd.pid();
+        self.sshd.stop();
+        // Sessions run in sessions of their own; they still work in (or name)
+        // the fixture's directory.
+        let dir = self.dir.path().to_path_buf();
+        crabbox_core::process::kill_all_until_gone(|| {
+            crabbox_core::process::family_of(listener, &dir)
+        });
     }
 }

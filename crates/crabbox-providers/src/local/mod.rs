@@ -93,7 +93,7 @@ impl LocalProvider {
         Ok((files, record))
     }
 
-    fn start_sshd(
+    async fn start_sshd(
         &self,
         files: &LeaseFiles,
         record: &mut LocalRecord,
@@ -119,7 +119,7 @@ impl LocalProvider {
                 &record.user,
                 self.session_home.as_deref(),
             )?;
-            match sshd::start(files, &sshd, &prefix) {
+            match sshd::start(files, &sshd, &prefix).await {
                 Ok(pid) => {
                     record.port = port;
                     record.sshd_pid = pid;
@@ -131,8 +131,25 @@ impl LocalProvider {
         Err(last_error.expect("at least one attempt"))
     }
 
+    /// Ends the lease's processes and removes it (for synchronous callers).
     fn delete(&self, files: &LeaseFiles, pid: Option<i32>) -> Result<(), ProviderError> {
         processes::kill_lease_processes(pid, &files.dir);
+        self.remove(files)
+    }
+
+    /// [`LocalProvider::delete`] without blocking the runtime while processes exit.
+    async fn delete_async(
+        &self,
+        files: &LeaseFiles,
+        pid: Option<i32>,
+    ) -> Result<(), ProviderError> {
+        processes::kill_lease_processes_async(pid, &files.dir).await;
+        self.remove(files)
+    }
+
+    /// Removes the network namespace and the directory of a lease whose
+    /// processes are gone.
+    fn remove(&self, files: &LeaseFiles) -> Result<(), ProviderError> {
         let plan = LocalRecord::read(&files.record())
             .ok()
             .and_then(|record| record.netns)
@@ -150,7 +167,11 @@ impl LocalProvider {
         }
     }
 
-    fn create(&self, request: &AcquireRequest, files: &LeaseFiles) -> Result<Lease, ProviderError> {
+    async fn create(
+        &self,
+        request: &AcquireRequest,
+        files: &LeaseFiles,
+    ) -> Result<Lease, ProviderError> {
         let host_key = crabbox_ssh::ensure_key_named(
             &files.dir,
             "ssh_host_ed25519_key",
@@ -194,7 +215,7 @@ impl LocalProvider {
         } else {
             None
         };
-        self.start_sshd(files, &mut record)?;
+        self.start_sshd(files, &mut record).await?;
         record.write(&files.record())?;
         Ok(record.to_lease())
     }
@@ -247,11 +268,11 @@ impl Provider for LocalProvider {
             .map_err(|error| ProviderError::io(format!("create {}", self.root.display()), error))?;
         std::fs::create_dir(&files.dir)
             .map_err(|error| ProviderError::io(format!("create {}", files.dir.display()), error))?;
-        match self.create(request, &files) {
+        match self.create(request, &files).await {
             Ok(lease) => Ok(lease),
             Err(error) => {
                 // Roll back: no half-made lease and no stray sshd.
-                let _ = self.delete(&files, sshd::read_pid(&files));
+                let _ = self.delete_async(&files, sshd::read_pid(&files)).await;
                 Err(error)
             }
         }
@@ -260,14 +281,14 @@ impl Provider for LocalProvider {
     async fn resolve(&self, lease_id: &str) -> Result<Lease, ProviderError> {
         let (files, mut record) = self.read(lease_id)?;
         if record.to_lease().is_expired(now_unix()) {
-            self.delete(&files, Some(record.sshd_pid))?;
+            self.delete_async(&files, Some(record.sshd_pid)).await?;
             return Err(ProviderError::Expired {
                 lease: lease_id.to_string(),
             });
         }
         if !sshd::is_running(&files, record.sshd_pid) {
             // The machine rebooted or someone killed sshd: bring the lease back.
-            self.start_sshd(&files, &mut record)?;
+            self.start_sshd(&files, &mut record).await?;
             record.write(&files.record())?;
         }
         Ok(record.to_lease())
@@ -308,7 +329,7 @@ impl Provider for LocalProvider {
             .map(|record| record.sshd_pid)
             .or_else(|| sshd::read_pid(&files));
         // Also ends an orphaned sshd whose directory was deleted behind our back.
-        self.delete(&files, pid)?;
+        self.delete_async(&files, pid).await?;
         Ok(if existed {
             Released::Deleted
         } else {

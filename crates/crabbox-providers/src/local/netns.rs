@@ -221,9 +221,7 @@ pub fn pids(plan: &NetnsLease) -> Vec<i32> {
 /// pair (the peer goes with it). Best effort: every step runs.
 pub fn remove(plan: &NetnsLease) {
     for pid in pids(plan) {
-        if let Some(pid) = rustix::process::Pid::from_raw(pid) {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-        }
+        crabbox_core::process::kill(pid);
     }
     let _ = ip(&["netns", "del", &plan.name]);
     if link_exists(&plan.host_veth) {

@@ -155,17 +155,21 @@ pub fn inventory_id(root: &Path) -> std::io::Result<String> {
         }
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
             // Another process won; it may still be writing, so wait for its id.
-            for _ in 0..100 {
-                let text = std::fs::read_to_string(&path)?;
-                if text.ends_with('\n') {
-                    return Ok(text.trim().to_string());
-                }
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            Err(std::io::Error::other(format!(
-                "{} stays empty",
-                path.display()
-            )))
+            let mut outcome = None;
+            crabbox_core::process::wait_until(std::time::Duration::from_millis(500), || {
+                outcome = match std::fs::read_to_string(&path) {
+                    Ok(text) if text.ends_with('\n') => Some(Ok(text.trim().to_string())),
+                    Ok(_) => None,
+                    Err(error) => Some(Err(error)),
+                };
+                outcome.is_some()
+            });
+            outcome.unwrap_or_else(|| {
+                Err(std::io::Error::other(format!(
+                    "{} stays empty",
+                    path.display()
+                )))
+            })
         }
         Err(error) => Err(error),
     }

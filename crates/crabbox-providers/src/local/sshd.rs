@@ -1,8 +1,10 @@
 //! The private sshd behind each local lease: its config, start and liveness.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
+use crabbox_sshd::{Launch, SshdConfig, SshdError};
+
+pub use crabbox_sshd::clean_environment;
 
 use crate::ProviderError;
 
@@ -38,9 +40,23 @@ impl LeaseFiles {
     }
 }
 
-/// Writes `sshd_config` for `listen:port` (loopback, or the lease's netns address), the lease's own host key, the
-/// lease key as the only authorized key, no passwords, verbose log (one
-/// `Accepted publickey` line per handshake, which tests count).
+/// Directives only a lease's sshd carries: key logins only, nothing forwarded
+/// to or from the runner but ports, room for parallel connections, dead
+/// clients noticed, and sftp for tools that want it.
+const LEASE_DIRECTIVES: &[&str] = &[
+    "PubkeyAuthentication yes",
+    "X11Forwarding no",
+    "AllowAgentForwarding no",
+    "PermitUserEnvironment no",
+    "PrintMotd no",
+    "MaxStartups 64:30:128",
+    "ClientAliveInterval 30",
+    "Subsystem sftp internal-sftp",
+];
+
+/// Writes `sshd_config` for `listen:port` (loopback, or the lease's netns
+/// address): the lease's own host key, the lease key as the only authorized key,
+/// only the lease's user.
 pub fn write_config(
     files: &LeaseFiles,
     listen: &str,
@@ -48,51 +64,22 @@ pub fn write_config(
     user: &str,
     session_home: Option<&Path>,
 ) -> Result<(), ProviderError> {
-    let mut config = format!(
-        "ListenAddress {listen}\n\
-         Port {port}\n\
-         HostKey {host_key}\n\
-         AuthorizedKeysFile {authorized_keys}\n\
-         PidFile {pid_file}\n\
-         AllowUsers {user}\n\
-         PubkeyAuthentication yes\n\
-         PasswordAuthentication no\n\
-         KbdInteractiveAuthentication no\n\
-         UsePAM no\n\
-         StrictModes no\n\
-         PermitRootLogin prohibit-password\n\
-         X11Forwarding no\n\
-         AllowAgentForwarding no\n\
-         PermitUserEnvironment no\n\
-         PrintMotd no\n\
-         MaxSessions 64\n\
-         MaxStartups 64:30:128\n\
-         ClientAliveInterval 30\n\
-         LogLevel VERBOSE\n\
-         Subsystem sftp internal-sftp\n",
-        host_key = files.host_key().display(),
-        authorized_keys = files.authorized_keys().display(),
-        pid_file = files.pid_file().display(),
+    let mut config = SshdConfig::new(
+        listen,
+        port,
+        files.host_key(),
+        files.authorized_keys(),
+        files.pid_file(),
     );
-    if let Some(home) = session_home {
-        config.push_str(&format!("SetEnv HOME={}\n", home.display()));
-    }
-    write_private(&files.config(), &config)
-}
-
-/// Gives a process the local provider starts a clean environment: nothing the
-/// starting process holds (a coordinator's tokens, database URL or provider
-/// credentials) is inherited, only a fixed `PATH`, the user's `HOME` and `LANG`.
-pub fn clean_environment(command: &mut Command) -> &mut Command {
-    let home = std::env::var_os("HOME").unwrap_or_else(|| "/".into());
-    command
-        .env_clear()
-        .env(
-            "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        )
-        .env("HOME", home)
-        .env("LANG", "C.UTF-8")
+    config.allow_user = Some(user.to_string());
+    config.session_home = session_home.map(Path::to_path_buf);
+    config.extra_directives = LEASE_DIRECTIVES
+        .iter()
+        .map(|line| line.to_string())
+        .collect();
+    config
+        .write(&files.config())
+        .map_err(|error| sshd_error(error, &files.config()))
 }
 
 pub fn write_private(path: &Path, text: &str) -> Result<(), ProviderError> {
@@ -112,80 +99,54 @@ pub fn write_private(path: &Path, text: &str) -> Result<(), ProviderError> {
 /// A free loopback port. Another process could take it before sshd binds; `start`
 /// retries with a new port when that happens.
 pub fn free_port() -> Result<u16, ProviderError> {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .map_err(|error| ProviderError::io("find a free loopback port", error))?;
-    listener
-        .local_addr()
-        .map(|address| address.port())
+    crabbox_sshd::free_port("127.0.0.1")
         .map_err(|error| ProviderError::io("find a free loopback port", error))
 }
 
-/// Starts sshd for the lease. sshd daemonizes itself (new session, stdio on
-/// /dev/null), so it outlives the CLI; once the launcher exits 0 the listener is
-/// bound. Returns the daemon's pid.
-/// `prefix` (e.g. `ip netns exec <ns>`) runs sshd inside a network namespace.
-pub fn start(files: &LeaseFiles, sshd: &Path, prefix: &[String]) -> Result<i32, ProviderError> {
-    if rustix::process::geteuid().is_root() {
-        // sshd refuses to start as root without its privilege separation directory,
-        // which only the system service normally creates.
-        std::fs::create_dir_all("/run/sshd")
-            .map_err(|error| ProviderError::io("create /run/sshd", error))?;
-    }
-    let _ = std::fs::remove_file(files.pid_file());
-    let mut command = match prefix.split_first() {
-        Some((program, args)) => {
-            let mut command = Command::new(program);
-            command.args(args).arg(sshd);
-            command
-        }
-        None => Command::new(sshd),
+/// Starts sshd for the lease as a daemon, so it outlives the CLI. Returns the
+/// daemon's pid. `prefix` (e.g. `ip netns exec <ns>`) runs sshd inside a
+/// network namespace.
+pub async fn start(
+    files: &LeaseFiles,
+    sshd: &Path,
+    prefix: &[String],
+) -> Result<i32, ProviderError> {
+    let launch = Launch {
+        sshd,
+        config: &files.config(),
+        log: &files.log(),
+        prefix,
+        clean_environment: true,
     };
-    let output = clean_environment(&mut command)
-        .arg("-f")
-        .arg(files.config())
-        .arg("-E")
-        .arg(files.log())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|error| ProviderError::io(format!("start {}", sshd.display()), error))?;
-    if !output.status.success() {
-        let log = std::fs::read_to_string(files.log()).unwrap_or_default();
-        let reason = String::from_utf8_lossy(&output.stderr)
-            .lines()
-            .chain(log.lines())
-            .rfind(|line| !line.trim().is_empty())
-            .unwrap_or("no diagnostics")
-            .trim()
-            .to_string();
-        return Err(ProviderError::Failed {
+    crabbox_sshd::start_daemon(&launch, &files.pid_file())
+        .await
+        .map_err(|error| sshd_error(error, sshd))
+}
+
+/// The local provider's wording of a launcher failure.
+fn sshd_error(error: SshdError, subject: &Path) -> ProviderError {
+    match error {
+        SshdError::Exited { reason } => ProviderError::Failed {
             message: format!("sshd for the local lease did not start: {reason}"),
-        });
+        },
+        SshdError::NoPidFile { path } => ProviderError::Failed {
+            message: format!(
+                "sshd for the local lease started but wrote no pid file {}",
+                path.display()
+            ),
+        },
+        SshdError::Io { action, source } => ProviderError::io(action, source),
+        other => ProviderError::Failed {
+            message: format!("{}: {other}", subject.display()),
+        },
     }
-    for _ in 0..200 {
-        if let Some(pid) = read_pid(files) {
-            return Ok(pid);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    Err(ProviderError::Failed {
-        message: format!(
-            "sshd for the local lease started but wrote no pid file {}",
-            files.pid_file().display()
-        ),
-    })
 }
 
 pub fn read_pid(files: &LeaseFiles) -> Option<i32> {
-    std::fs::read_to_string(files.pid_file())
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    crabbox_sshd::read_pid(&files.pid_file())
 }
 
 /// True when `pid` is this lease's sshd listener.
 pub fn is_running(files: &LeaseFiles, pid: i32) -> bool {
-    super::processes::is_alive_with(pid, &files.config().display().to_string())
+    crabbox_core::process::is_alive_with(pid, &files.config().display().to_string())
 }

@@ -136,14 +136,15 @@ impl Session<'_> {
         if self.watch.is_none() && (self.options.id.is_some() || self.options.keep == Some(true)) {
             // The watcher skips directories whose contents are never synced.
             let prune = crabbox_sync::never_synced_names();
-            self.watch = std::env::current_exe().ok().and_then(|program| {
-                crabbox_sync::Watch::connect(
+            if let Ok(program) = std::env::current_exe() {
+                self.watch = crabbox_sync::Watch::connect(
                     &self.app.paths.state_dir,
                     &self.repo.root,
                     &program,
                     &prune,
                 )
-            });
+                .await;
+            }
         }
         // A live watcher that saw nothing since the last sync spares the manifest.
         let quick = match &self.prepared {

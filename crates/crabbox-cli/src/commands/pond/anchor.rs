@@ -12,10 +12,7 @@ pub const ANCHOR_ARG: &str = "--crabbox-internal-pond-mesh-anchor";
 pub const ANCHOR_ENV: &str = "CRABBOX_INTERNAL_POND_MESH_ANCHOR";
 
 fn kill_own_group() -> ! {
-    let _ = rustix::process::kill_process_group(
-        rustix::process::getpid(),
-        rustix::process::Signal::KILL,
-    );
+    crabbox_core::process::kill_group(std::process::id() as i32);
     std::process::exit(137)
 }
 

@@ -3,13 +3,13 @@
 //! the recorded forward.
 
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use crabbox_pond::{command_matches, DaemonProcess, DaemonState};
+use crabbox_core::process::{in_own_group, kill_group};
+use crabbox_pond::{daemon_state_path, DaemonProcess, DaemonState, MeshCommand, MeshPlan};
 use crabbox_proto::ExitCode;
 
-use super::mesh::{kill_group, Plan};
 use crate::cli::PondNameArgs;
 use crate::context::App;
 use crate::error::{CliError, CliResult};
@@ -17,13 +17,9 @@ use crate::error::{CliError, CliResult};
 /// How long every daemon must survive before its exports are printed.
 const HEALTH_GATE: Duration = Duration::from_millis(200);
 
-fn state_path(dir: &Path) -> std::path::PathBuf {
-    dir.join("daemon.json")
-}
-
 /// Stops the daemons recorded in `dir`; returns how many were signalled.
 fn stop_recorded(dir: &Path) -> CliResult<usize> {
-    let path = state_path(dir);
+    let path = daemon_state_path(dir);
     let text = match std::fs::read(&path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
@@ -35,44 +31,45 @@ fn stop_recorded(dir: &Path) -> CliResult<usize> {
         }
     };
     let state = DaemonState::parse(&path.display().to_string(), &text)?;
-    let mut stopped = 0;
-    for (pid, forward) in state.entries() {
-        let command_line = std::fs::read(format!("/proc/{pid}/cmdline"))
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-            .unwrap_or_default();
-        if pid > 0 && command_matches(&command_line, &forward) {
-            kill_group(pid as u32);
-            stopped += 1;
-        }
-    }
+    let stopped = crabbox_pond::stop_daemons(&state);
     let _ = std::fs::remove_file(&path);
     Ok(stopped)
 }
 
-pub(super) fn export(app: &App, plan: &Plan) -> CliResult<i32> {
-    let commands = plan.commands()?;
+/// A started daemon: the label for messages, the child and what gets recorded.
+struct Started {
+    label: String,
+    child: Child,
+    process: DaemonProcess,
+}
+
+/// Kills every started daemon's group and reports `message`.
+fn abandon(started: &mut [Started], message: String) -> CliResult<i32> {
+    for daemon in started.iter_mut() {
+        kill_group(daemon.child.id() as i32);
+        let _ = daemon.child.wait();
+    }
+    Err(CliError::new(ExitCode::Remote, message))
+}
+
+pub(super) async fn export(app: &App, plan: &MeshPlan) -> CliResult<i32> {
+    let commands = plan.commands().map_err(super::plan_error)?;
     let ssh = crabbox_ssh::find_tool("ssh")?;
     stop_recorded(&plan.dir)?;
-    let mut children = Vec::new();
-    let fail = |children: &mut Vec<(String, std::process::Child, DaemonProcess)>, message| {
-        for (_, child, _) in children.iter_mut() {
-            kill_group(child.id());
-            let _ = child.wait();
-        }
-        Err(CliError::new(ExitCode::Remote, message))
-    };
-    for (label, args, forward) in commands {
-        let spawned = {
-            use std::os::unix::process::CommandExt;
-            std::process::Command::new(&ssh)
-                .args(&args)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .process_group(0)
-                .spawn()
-        };
-        match spawned {
+    let mut started = Vec::new();
+    for MeshCommand {
+        label,
+        args,
+        forward,
+    } in commands
+    {
+        let mut command = std::process::Command::new(&ssh);
+        command
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        match in_own_group(&mut command).spawn() {
             Ok(child) => {
                 let command = std::iter::once(ssh.display().to_string())
                     .chain(args.iter().cloned())
@@ -83,42 +80,47 @@ pub(super) fn export(app: &App, plan: &Plan) -> CliResult<i32> {
                     command,
                     forward,
                 };
-                children.push((label, child, process));
+                started.push(Started {
+                    label,
+                    child,
+                    process,
+                });
             }
             Err(error) => {
-                return fail(
-                    &mut children,
+                return abandon(
+                    &mut started,
                     format!("start ssh forwards for {label}: {error}"),
                 )
             }
         }
     }
-    std::thread::sleep(HEALTH_GATE);
+    tokio::time::sleep(HEALTH_GATE).await;
     let mut early = None;
-    for (label, child, _) in children.iter_mut() {
-        if let Ok(Some(status)) = child.try_wait() {
+    for daemon in started.iter_mut() {
+        if let Ok(Some(status)) = daemon.child.try_wait() {
             early.get_or_insert(format!(
-                "ssh forwards for {label} exited immediately: {status}"
+                "ssh forwards for {} exited immediately: {status}",
+                daemon.label
             ));
         }
     }
     if let Some(message) = early {
-        return fail(&mut children, message);
+        return abandon(&mut started, message);
     }
     let state = DaemonState {
         pond: plan.pond.clone(),
         started_at: crabbox_core::format_rfc3339(crabbox_core::now_unix()),
-        pids: children.iter().map(|(_, _, process)| process.pid).collect(),
-        processes: children
+        pids: started.iter().map(|daemon| daemon.process.pid).collect(),
+        processes: started
             .iter()
-            .map(|(_, _, process)| process.clone())
+            .map(|daemon| daemon.process.clone())
             .collect(),
         forwards: plan.forwards.clone(),
     };
-    let path = state_path(&plan.dir);
+    let path = plan.daemon_state_path();
     if let Err(error) = crabbox_core::write_private_atomic(&path, state.to_json().as_bytes()) {
         let message = format!("cannot write {}: {error}", path.display());
-        return fail(&mut children, message);
+        return abandon(&mut started, message);
     }
     for line in crabbox_pond::export_lines(&plan.forwards) {
         app.printer.out(line);
@@ -134,8 +136,8 @@ pub(super) fn export(app: &App, plan: &Plan) -> CliResult<i32> {
 
 pub async fn disconnect(app: &mut App, args: PondNameArgs) -> CliResult<i32> {
     let pond = super::required_pond(&args.name, "crabbox pond disconnect NAME")?;
-    let dir = super::connect::pond_dir(app, &pond)?;
-    let had_state = state_path(&dir).exists();
+    let dir = super::pond_dir(app, &pond)?;
+    let had_state = daemon_state_path(&dir).exists();
     let stopped = stop_recorded(&dir)?;
     if !had_state {
         app.printer

@@ -2,71 +2,17 @@
 //! anchor's process group (see `anchor.rs`); any member's exit or an operator signal (INT, TERM, HUP, QUIT, TSTP)
 //! tears the whole mesh down with SIGKILL to every group.
 
-use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 
-use crabbox_pond::Forward;
+use crabbox_core::process::kill_group;
+use crabbox_pond::{MeshCommand, MeshPlan};
 use crabbox_proto::ExitCode;
-use rustix::process::{kill_process_group, Pid, Signal};
 use tokio::io::AsyncReadExt;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::task::JoinSet;
 
-use super::connect::{group_label, groups, ssh_args, Reachable};
 use crate::context::App;
 use crate::error::{CliError, CliResult};
-
-/// Everything `connect` decided before starting ssh.
-pub(super) struct Plan {
-    pub pond: String,
-    pub forwards: Vec<Forward>,
-    pub reachable: Vec<Reachable>,
-    pub hosts_path: PathBuf,
-    pub env_path: PathBuf,
-    pub dir: PathBuf,
-}
-
-impl Plan {
-    /// `ssh` argv (without the program) and a label per member.
-    pub fn commands(&self) -> CliResult<Vec<(String, Vec<String>, Forward)>> {
-        groups(&self.forwards)
-            .into_iter()
-            .map(|group| {
-                let first = group[0];
-                let target = self
-                    .reachable
-                    .iter()
-                    .find(|member| member.lease_id == first.lease_id)
-                    .ok_or_else(|| {
-                        CliError::new(
-                            ExitCode::Remote,
-                            format!("no SSH target resolved for pond peer {:?}", first.peer),
-                        )
-                    })?;
-                Ok((
-                    group_label(&group),
-                    ssh_args(&target.target, &group),
-                    first.clone(),
-                ))
-            })
-            .collect()
-    }
-
-    pub fn print_ready(&self, app: &App, what: &str) {
-        app.printer.out(format!(
-            "pond {:?} SSH-mesh {what} ({} forwards)",
-            self.pond,
-            self.forwards.len()
-        ));
-    }
-}
-
-/// Kills a member's whole process group (ssh and anything it started).
-pub(super) fn kill_group(pid: u32) {
-    if let Some(pid) = Pid::from_raw(pid as i32) {
-        let _ = kill_process_group(pid, Signal::KILL);
-    }
-}
 
 struct Exit {
     label: String,
@@ -94,8 +40,8 @@ fn describe(exit: &Exit) -> String {
 }
 
 /// Runs the mesh until a signal (exit 0) or a member exits (its error).
-pub(super) async fn foreground(app: &App, plan: &Plan) -> CliResult<i32> {
-    let commands = plan.commands()?;
+pub(super) async fn foreground(app: &App, plan: &MeshPlan) -> CliResult<i32> {
+    let commands = plan.commands().map_err(super::plan_error)?;
     let ssh = crabbox_ssh::find_tool("ssh")?;
     let anchor = std::env::current_exe().map_err(|error| {
         CliError::new(
@@ -115,12 +61,12 @@ pub(super) async fn foreground(app: &App, plan: &Plan) -> CliResult<i32> {
             CliError::new(ExitCode::Failure, format!("cannot handle signals: {error}"))
         })?);
     }
-    let mut pids = Vec::new();
+    let mut pids: Vec<i32> = Vec::new();
     // Closing these pipes (teardown, or this process dying) makes every anchor
     // kill its group.
     let mut lifelines = Vec::new();
     let mut waiters = JoinSet::new();
-    for (label, args, _) in commands {
+    for MeshCommand { label, args, .. } in commands {
         let mut child = match tokio::process::Command::new(&anchor)
             .arg(super::anchor::ANCHOR_ARG)
             .arg(&ssh)
@@ -134,7 +80,9 @@ pub(super) async fn foreground(app: &App, plan: &Plan) -> CliResult<i32> {
         {
             Ok(child) => child,
             Err(error) => {
-                pids.iter().copied().for_each(kill_group);
+                pids.iter().for_each(|pid| {
+                    kill_group(*pid);
+                });
                 while waiters.join_next().await.is_some() {}
                 return Err(CliError::new(
                     ExitCode::Remote,
@@ -142,7 +90,7 @@ pub(super) async fn foreground(app: &App, plan: &Plan) -> CliResult<i32> {
                 ));
             }
         };
-        pids.push(child.id().unwrap_or_default());
+        pids.push(child.id().unwrap_or_default() as i32);
         lifelines.push(child.stdin.take());
         let mut stderr = child.stderr.take();
         waiters.spawn(async move {
@@ -157,7 +105,11 @@ pub(super) async fn foreground(app: &App, plan: &Plan) -> CliResult<i32> {
             }
         });
     }
-    plan.print_ready(app, "ready");
+    app.printer.out(format!(
+        "pond {:?} SSH-mesh ready ({} forwards)",
+        plan.pond,
+        plan.forwards.len()
+    ));
     for line in crabbox_pond::export_lines(&plan.forwards) {
         app.printer.out(line);
     }
@@ -174,7 +126,9 @@ pub(super) async fn foreground(app: &App, plan: &Plan) -> CliResult<i32> {
         () = any_signal => None,
     };
     // From here on every exit is ours: the whole mesh goes down together.
-    pids.iter().copied().for_each(kill_group);
+    pids.iter().for_each(|pid| {
+        kill_group(*pid);
+    });
     drop(lifelines);
     while waiters.join_next().await.is_some() {}
     match first {

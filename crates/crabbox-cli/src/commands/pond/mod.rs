@@ -36,6 +36,22 @@ fn required_pond(raw: &str, usage: &str) -> CliResult<String> {
     Ok(pond)
 }
 
+/// `~/.crabbox/pond/<pond>`.
+fn pond_dir(app: &App, pond: &str) -> CliResult<std::path::PathBuf> {
+    if app.paths.home.as_os_str().is_empty() {
+        return Err(
+            CliError::usage("HOME is not set; cannot place the pond files")
+                .with_hint("set HOME to your home directory"),
+        );
+    }
+    Ok(app.paths.home.join(".crabbox").join("pond").join(pond))
+}
+
+/// A mesh plan that names a member nobody resolved.
+fn plan_error(error: crabbox_pond::PondError) -> CliError {
+    CliError::new(crabbox_proto::ExitCode::Remote, error.to_string())
+}
+
 /// Pond capabilities of a provider by name: a built-in provider's declared kind
 /// and features, else the bridge catalog's declaration; unknown means none.
 fn capabilities(provider: &str) -> Capabilities {
