@@ -9,7 +9,7 @@ use crabbox_client::Client;
 use crabbox_config::{Config, FlagValue, LoadOptions, Source};
 use crabbox_core::{now_unix, ClaimStore, Paths};
 use crabbox_proto::ExitCode;
-use crabbox_providers::{Provider, ProviderSettings, SshSettings, StaticSettings};
+use crabbox_providers::{Provider, ProviderSettings};
 use crabbox_sync::Repo;
 
 use crate::brokered::BrokeredProvider;
@@ -156,16 +156,11 @@ impl App {
     /// A client for the configured coordinator; `None` without `broker.url`.
     /// A coordinator without a token is an error (exit 3).
     pub fn coordinator(&self, config: &Config) -> CliResult<Option<Client>> {
-        let Some(url) = config
-            .str("broker.url")
-            .filter(|url| !url.trim().is_empty())
-        else {
+        let Some(broker) = config.settings().coordinator() else {
             return Ok(None);
         };
-        let Some(token) = config
-            .str("broker.token")
-            .filter(|token| !token.trim().is_empty())
-        else {
+        let url = &broker.url;
+        let Some(token) = &broker.token else {
             return Err(CliError::new(
                 ExitCode::Provider,
                 format!("missing coordinator token for {url}"),
@@ -176,7 +171,7 @@ impl App {
         };
         let identity = |name: &str| self.env.get(name).cloned();
         Ok(Some(
-            Client::new(url, Some(token.to_string()))?
+            Client::new(url, Some(token.expose().to_string()))?
                 .with_identity(identity("CRABBOX_OWNER"), identity("CRABBOX_ORG")),
         ))
     }
@@ -186,7 +181,7 @@ impl App {
     /// brokerable provider goes through it; others (`ssh`) stay direct.
     pub fn provider(&self, config: &Config, announce: bool) -> CliResult<Selected> {
         let settings = provider_settings(&self.paths, config);
-        let (direct, source) = match config.str("provider") {
+        let (direct, source) = match &config.settings().provider {
             Some(name) => (
                 crabbox_providers::create(name, &settings)?,
                 config
@@ -374,36 +369,5 @@ pub fn provider_flags(provider: &ProviderArgs) -> Vec<FlagValue> {
 
 /// What providers read from configuration.
 pub fn provider_settings(paths: &Paths, config: &Config) -> ProviderSettings {
-    let text = |key: &str| config.str(key).map(str::to_string);
-    let mut settings = ProviderSettings::new(paths.clone());
-    if let Some(root) = config.str("workRoot") {
-        settings.work_root = root.to_string();
-    }
-    settings.ssh = SshSettings {
-        user: text("ssh.user"),
-        port: text("ssh.port"),
-        fallback_ports: config
-            .get("ssh.fallbackPorts")
-            .map(|_| config.list("ssh.fallbackPorts")),
-        key: text("ssh.key").map(|key| expand_home(&key, &paths.home)),
-    };
-    settings.static_host = StaticSettings {
-        id: text("static.id"),
-        name: text("static.name"),
-        host: text("static.host"),
-        user: text("static.user"),
-        port: text("static.port"),
-        work_root: text("static.workRoot"),
-    };
-    settings.local_netns = config.bool("local.netns");
-    settings.local_home = text("local.home").map(|home| expand_home(&home, &paths.home));
-    settings.sealos = crate::sealos_flags::settings(config, &paths.home);
-    settings
-}
-
-fn expand_home(path: &str, home: &Path) -> PathBuf {
-    match path.strip_prefix("~/") {
-        Some(rest) => home.join(rest),
-        None => PathBuf::from(path),
-    }
+    ProviderSettings::from_config(paths, config)
 }

@@ -80,6 +80,9 @@ pub fn default_database_url(state_dir: &std::path::Path) -> String {
 /// serves until SIGTERM or SIGINT. Must be called inside a multi-thread runtime.
 pub async fn run(options: ServeOptions) -> Result<(), String> {
     let settings = Settings::from_env(&options.env)?;
+    let mut paths = Paths::from_env();
+    paths.state_dir = options.state_dir.clone();
+    let provider_settings = provider_settings(&paths, &options.env)?;
     limits::raise_descriptor_limit();
     crabbox_core::ensure_private_dir(&options.state_dir)
         .map_err(|error| format!("cannot create {}: {error}", options.state_dir.display()))?;
@@ -93,15 +96,6 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
     let store = Store::open_with(&url, &open)
         .await
         .map_err(|error| format!("cannot open the database: {error}"))?;
-    let mut paths = Paths::from_env();
-    paths.state_dir = options.state_dir.clone();
-    let mut provider_settings = ProviderSettings::new(paths);
-    // `local.home` for brokered local leases (single-user development only).
-    provider_settings.local_home = options
-        .env
-        .get("CRABBOX_LOCAL_HOME")
-        .filter(|home| !home.trim().is_empty())
-        .map(std::path::PathBuf::from);
     let providers = Providers::build(&settings.providers, &provider_settings)?;
     let listener = tokio::net::TcpListener::bind(&options.listen)
         .await
@@ -133,6 +127,23 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
     store.close().await;
     eprintln!("crabbox coordinator stopped");
     served.map_err(|error| error.to_string())
+}
+
+/// The brokered providers' settings, resolved the way the CLI resolves them
+/// but from the coordinator's environment only (`CRABBOX_LOCAL_HOME`,
+/// `CRABBOX_LOCAL_NETNS`, `CRABBOX_SEALOS_DEVBOX_*`, …): no config file is read.
+fn provider_settings(
+    paths: &Paths,
+    env: &BTreeMap<String, String>,
+) -> Result<ProviderSettings, String> {
+    let options = crabbox_config::LoadOptions {
+        env: env.clone(),
+        ..crabbox_config::LoadOptions::default()
+    };
+    let config = crabbox_config::load(&options)
+        .map_err(|error| error.to_string())?
+        .config;
+    Ok(ProviderSettings::from_config(paths, &config))
 }
 
 /// Registers SIGTERM and SIGINT now (a signal that arrives before the server
