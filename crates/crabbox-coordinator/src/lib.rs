@@ -165,3 +165,44 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn brokered_providers_read_their_settings_from_the_environment() {
+        let paths = Paths::from_lookup(|name| (name == "HOME").then(|| "/srv/coord".to_string()));
+        let settings = provider_settings(
+            &paths,
+            &env(&[
+                ("CRABBOX_LOCAL_HOME", "/srv/lease-home"),
+                ("CRABBOX_LOCAL_NETNS", "1"),
+                ("CRABBOX_SEALOS_DEVBOX_CONTEXT", "cluster"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.local.home, Some(PathBuf::from("/srv/lease-home")));
+        assert!(settings.local.netns);
+        assert_eq!(settings.sealos.context.as_deref(), Some("cluster"));
+
+        let unset = provider_settings(&paths, &env(&[("CRABBOX_LOCAL_HOME", " ")])).unwrap();
+        assert_eq!(unset.local.home, None);
+    }
+
+    #[test]
+    fn a_bad_provider_setting_stops_the_server() {
+        let paths = Paths::from_lookup(|_| None);
+        let error = provider_settings(&paths, &env(&[("CRABBOX_LOCAL_NETNS", "maybe")]))
+            .err()
+            .unwrap();
+        assert!(error.contains("CRABBOX_LOCAL_NETNS"), "{error}");
+    }
+}
