@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::error::ConfigError;
 use crate::keys::{self, Trust};
+use crate::settings::Settings;
 use crate::source::Source;
 use crate::value::Value;
 
@@ -50,6 +51,8 @@ pub struct Config {
     /// Whether the user trusts this checkout's config (`trust.repos` or
     /// `--trust-repo`), so its `Trust::Approval` values take effect.
     pub repo_trusted: bool,
+    /// The typed view of the entries, resolved once when the layers are merged.
+    settings: Settings,
 }
 
 /// What became of a value that repository config supplied.
@@ -105,6 +108,17 @@ impl Config {
                 secret,
             },
         );
+    }
+
+    /// Replaces the typed view once every layer has been merged.
+    pub(crate) fn resolve_settings(&mut self) -> Result<(), ConfigError> {
+        self.settings = Settings::resolve(self)?;
+        Ok(())
+    }
+
+    /// Every setting, typed. Commands read these fields instead of keys.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     /// The user config file (or `CRABBOX_CONFIG`), whether or not it exists.

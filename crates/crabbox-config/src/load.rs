@@ -134,6 +134,7 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ConfigError> {
     config.repo_ignored.sort_unstable();
     config.repo_ignored.dedup();
     config.repo_trusted = options.trust_repo || listed_as_trusted(&config, options);
+    config.resolve_settings()?;
     Ok(Loaded { config, warnings })
 }
 

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use serde_yaml_ng::Value as Yaml;
 
-use crate::duration;
+use crabbox_core::{format_duration, parse_duration};
+
 use crate::keys::Kind;
 
 /// A parsed configuration value.
@@ -25,7 +26,7 @@ impl Value {
             Value::Str(text) => serde_json::Value::from(text.as_str()),
             Value::Int(number) => serde_json::Value::from(*number),
             Value::Bool(flag) => serde_json::Value::from(*flag),
-            Value::Duration(duration) => serde_json::Value::from(duration::format(*duration)),
+            Value::Duration(duration) => serde_json::Value::from(format_duration(*duration)),
             Value::List(items) => serde_json::Value::from(items.clone()),
         }
     }
@@ -37,7 +38,7 @@ impl fmt::Display for Value {
             Value::Str(text) => formatter.write_str(text),
             Value::Int(number) => write!(formatter, "{number}"),
             Value::Bool(flag) => write!(formatter, "{flag}"),
-            Value::Duration(duration) => formatter.write_str(&duration::format(*duration)),
+            Value::Duration(duration) => formatter.write_str(&format_duration(*duration)),
             Value::List(items) => formatter.write_str(&items.join(",")),
         }
     }
@@ -55,7 +56,9 @@ pub(crate) fn parse_text(kind: Kind, text: &str) -> Result<Value, String> {
         Kind::Bool => parse_bool(text).map(Value::Bool).ok_or_else(|| {
             format!("expected a boolean (true/false, yes/no, on/off, 1/0), got {text:?}")
         }),
-        Kind::Duration => duration::parse(text).map(Value::Duration),
+        Kind::Duration => parse_duration(text)
+            .map(Value::Duration)
+            .map_err(|error| error.to_string()),
         Kind::List => Ok(Value::List(split_list(text))),
         Kind::Enum(choices) => parse_choice(choices, text),
     }

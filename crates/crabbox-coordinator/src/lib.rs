@@ -80,6 +80,9 @@ pub fn default_database_url(state_dir: &std::path::Path) -> String {
 /// serves until SIGTERM or SIGINT. Must be called inside a multi-thread runtime.
 pub async fn run(options: ServeOptions) -> Result<(), String> {
     let settings = Settings::from_env(&options.env)?;
+    let mut paths = Paths::from_env();
+    paths.state_dir = options.state_dir.clone();
+    let provider_settings = provider_settings(&paths, &options.env)?;
     limits::raise_descriptor_limit();
     crabbox_core::ensure_private_dir(&options.state_dir)
         .map_err(|error| format!("cannot create {}: {error}", options.state_dir.display()))?;
@@ -93,15 +96,6 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
     let store = Store::open_with(&url, &open)
         .await
         .map_err(|error| format!("cannot open the database: {error}"))?;
-    let mut paths = Paths::from_env();
-    paths.state_dir = options.state_dir.clone();
-    let mut provider_settings = ProviderSettings::new(paths);
-    // `local.home` for brokered local leases (single-user development only).
-    provider_settings.local_home = options
-        .env
-        .get("CRABBOX_LOCAL_HOME")
-        .filter(|home| !home.trim().is_empty())
-        .map(std::path::PathBuf::from);
     let providers = Providers::build(&settings.providers, &provider_settings)?;
     let listener = tokio::net::TcpListener::bind(&options.listen)
         .await
@@ -135,6 +129,23 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
     served.map_err(|error| error.to_string())
 }
 
+/// The brokered providers' settings, resolved the way the CLI resolves them
+/// but from the coordinator's environment only (`CRABBOX_LOCAL_HOME`,
+/// `CRABBOX_LOCAL_NETNS`, `CRABBOX_SEALOS_DEVBOX_*`, …): no config file is read.
+fn provider_settings(
+    paths: &Paths,
+    env: &BTreeMap<String, String>,
+) -> Result<ProviderSettings, String> {
+    let options = crabbox_config::LoadOptions {
+        env: env.clone(),
+        ..crabbox_config::LoadOptions::default()
+    };
+    let config = crabbox_config::load(&options)
+        .map_err(|error| error.to_string())?
+        .config;
+    Ok(ProviderSettings::from_config(paths, &config))
+}
+
 /// Registers SIGTERM and SIGINT now (a signal that arrives before the server
 /// first waits on it is still a graceful shutdown, not the default kill) and
 /// returns the future that completes on either.
@@ -152,5 +163,46 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
             _ = terminate.recv() => {}
             _ = interrupt.recv() => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn brokered_providers_read_their_settings_from_the_environment() {
+        let paths = Paths::from_lookup(|name| (name == "HOME").then(|| "/srv/coord".to_string()));
+        let settings = provider_settings(
+            &paths,
+            &env(&[
+                ("CRABBOX_LOCAL_HOME", "/srv/lease-home"),
+                ("CRABBOX_LOCAL_NETNS", "1"),
+                ("CRABBOX_SEALOS_DEVBOX_CONTEXT", "cluster"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.local.home, Some(PathBuf::from("/srv/lease-home")));
+        assert!(settings.local.netns);
+        assert_eq!(settings.sealos.context.as_deref(), Some("cluster"));
+
+        let unset = provider_settings(&paths, &env(&[("CRABBOX_LOCAL_HOME", " ")])).unwrap();
+        assert_eq!(unset.local.home, None);
+    }
+
+    #[test]
+    fn a_bad_provider_setting_stops_the_server() {
+        let paths = Paths::from_lookup(|_| None);
+        let error = provider_settings(&paths, &env(&[("CRABBOX_LOCAL_NETNS", "maybe")]))
+            .err()
+            .unwrap();
+        assert!(error.contains("CRABBOX_LOCAL_NETNS"), "{error}");
     }
 }

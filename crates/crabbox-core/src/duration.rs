@@ -19,7 +19,7 @@ pub enum DurationError {
     MissingUnit { input: String },
     #[error("unknown unit {unit:?} in duration {input:?}; use one of ns, us, ms, s, m, h")]
     UnknownUnit { unit: String, input: String },
-    #[error("duration {input:?} cannot be negative")]
+    #[error("duration {input:?} must not be negative")]
     Negative { input: String },
     #[error("duration {input:?} is too large")]
     OutOfRange { input: String },
@@ -45,7 +45,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
         };
     }
     let body = input.strip_prefix('+').unwrap_or(input);
-    if !body.is_empty() && body.bytes().all(|byte| byte.is_ascii_digit()) {
+    if body.is_empty() {
+        return Err(invalid());
+    }
+    if body.bytes().all(|byte| byte.is_ascii_digit()) {
         let seconds: u64 = body.parse().map_err(|_| DurationError::OutOfRange {
             input: text.to_owned(),
         })?;
@@ -214,6 +217,7 @@ mod tests {
                 Duration::new(1199, 999_999_999),
             ),
             (" 45s ", Duration::from_secs(45)),
+            ("1h2m3.5s", millis(3_723_500)),
         ];
         for (input, expected) in cases {
             assert_eq!(parse_duration(input), Ok(expected), "{input:?}");
@@ -234,11 +238,17 @@ mod tests {
         let cases = [
             ("", "invalid"),
             ("-", "invalid"),
+            ("+", "invalid"),
             ("s", "invalid"),
             (".s", "invalid"),
             ("1.5", "missing unit"),
             ("1h30", "missing unit"),
             ("3d", "unknown unit"),
+            ("5x", "unknown unit"),
+            ("soon", "invalid"),
+            ("m", "invalid"),
+            ("1..2s", "missing unit"),
+            ("1h-5m", "unknown unit"),
             ("5 s", "unknown unit"),
             ("-5s", "negative"),
             ("99999999999999999999h", "out of range"),

@@ -48,10 +48,10 @@ pub fn create(
     settings: &ProviderSettings,
 ) -> Result<Arc<dyn Provider>, UnknownProvider> {
     match canonical_name(name)? {
-        "local" => Ok(Arc::new(
-            LocalProvider::with_netns(&settings.paths, settings.local_netns)
-                .with_session_home(settings.local_home.clone()),
-        )),
+        "local" => Ok(Arc::new(LocalProvider::with_settings(
+            &settings.paths,
+            &settings.local,
+        ))),
         "ssh" => Ok(Arc::new(StaticProvider::new(settings))),
         "sealos-devbox" => Ok(Arc::new(SealosProvider::new(settings))),
         other => Err(UnknownProvider {

@@ -2,6 +2,7 @@
 //! SSH. Nothing is provisioned or deleted; releasing only drops the local claim.
 
 use async_trait::async_trait;
+use crabbox_config::Config;
 use crabbox_core::{normalize_slug, now_unix};
 
 use crate::{
@@ -18,6 +19,32 @@ pub static STATIC_SPEC: ProviderSpec = ProviderSpec {
     coordinator: false,
     description: "an existing host over SSH; never provisioned, release drops the claim",
 };
+
+/// `static.*`: the host the `ssh` provider reaches. Values are checked when a
+/// lease is described, so a bad one only matters to commands that use the host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StaticSettings {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub host: Option<String>,
+    pub user: Option<String>,
+    pub port: Option<String>,
+    pub work_root: Option<String>,
+}
+
+impl StaticSettings {
+    pub fn from_config(config: &Config) -> StaticSettings {
+        let text = |key: &str| config.str(key).map(str::to_string);
+        StaticSettings {
+            id: text("static.id"),
+            name: text("static.name"),
+            host: text("static.host"),
+            user: text("static.user"),
+            port: text("static.port"),
+            work_root: text("static.workRoot"),
+        }
+    }
+}
 
 /// Idle timeout reported for static leases: the host is not ours to expire.
 const STATIC_IDLE_SECS: i64 = 30 * 60;

@@ -9,7 +9,7 @@ use crabbox_client::Client;
 use crabbox_config::{Config, FlagValue, LoadOptions, Source};
 use crabbox_core::{now_unix, ClaimStore, Paths};
 use crabbox_proto::ExitCode;
-use crabbox_providers::{Provider, ProviderSettings, SshSettings, StaticSettings};
+use crabbox_providers::{Provider, ProviderSettings};
 use crabbox_sync::Repo;
 
 use crate::brokered::BrokeredProvider;
@@ -155,16 +155,11 @@ impl App {
     /// A client for the configured coordinator; `None` without `broker.url`.
     /// A coordinator without a token is an error (exit 3).
     pub fn coordinator(&self, config: &Config) -> CliResult<Option<Client>> {
-        let Some(url) = config
-            .str("broker.url")
-            .filter(|url| !url.trim().is_empty())
-        else {
+        let Some(broker) = config.settings().coordinator() else {
             return Ok(None);
         };
-        let Some(token) = config
-            .str("broker.token")
-            .filter(|token| !token.trim().is_empty())
-        else {
+        let url = &broker.url;
+        let Some(token) = &broker.token else {
             return Err(CliError::new(
                 ExitCode::Provider,
                 format!("missing coordinator token for {url}"),
@@ -175,7 +170,7 @@ impl App {
         };
         let identity = |name: &str| self.env.get(name).cloned();
         Ok(Some(
-            Client::new(url, Some(token.to_string()))?
+            Client::new(url, Some(token.expose().to_string()))?
                 .with_identity(identity("CRABBOX_OWNER"), identity("CRABBOX_ORG")),
         ))
     }
@@ -185,7 +180,7 @@ impl App {
     /// brokerable provider goes through it; others (`ssh`) stay direct.
     pub fn provider(&self, config: &Config, announce: bool) -> CliResult<Selected> {
         let settings = provider_settings(&self.paths, config);
-        let (direct, source) = match config.str("provider") {
+        let (direct, source) = match &config.settings().provider {
             Some(name) => (
                 crabbox_providers::create(name, &settings)?,
                 config
@@ -302,77 +297,5 @@ pub fn same_provider(left: &str, right: &str) -> bool {
 
 /// What providers read from configuration.
 pub fn provider_settings(paths: &Paths, config: &Config) -> ProviderSettings {
-    let text = |key: &str| config.str(key).map(str::to_string);
-    let mut settings = ProviderSettings::new(paths.clone());
-    if let Some(root) = config.str("workRoot") {
-        settings.work_root = root.to_string();
-    }
-    settings.ssh = SshSettings {
-        user: text("ssh.user"),
-        port: text("ssh.port"),
-        fallback_ports: config
-            .get("ssh.fallbackPorts")
-            .map(|_| config.list("ssh.fallbackPorts")),
-        key: text("ssh.key").map(|key| expand_home(&key, &paths.home)),
-    };
-    settings.static_host = StaticSettings {
-        id: text("static.id"),
-        name: text("static.name"),
-        host: text("static.host"),
-        user: text("static.user"),
-        port: text("static.port"),
-        work_root: text("static.workRoot"),
-    };
-    settings.local_netns = config.bool("local.netns");
-    settings.local_home = text("local.home").map(|home| expand_home(&home, &paths.home));
-    settings.sealos = sealos_settings(config, &paths.home);
-    settings
-}
-
-fn expand_home(path: &str, home: &Path) -> PathBuf {
-    match path.strip_prefix("~/") {
-        Some(rest) => home.join(rest),
-        None => PathBuf::from(path),
-    }
-}
-
-/// `sealosDevbox.*` from the effective config.
-fn sealos_settings(
-    config: &crabbox_config::Config,
-    home: &std::path::Path,
-) -> crabbox_providers::sealos::SealosSettings {
-    let defaults = crabbox_providers::sealos::SealosSettings::default();
-    let text = |key: &str, fallback: &str| {
-        config
-            .str(key)
-            .map(str::to_string)
-            .unwrap_or_else(|| fallback.to_string())
-    };
-    let optional = |key: &str| {
-        config
-            .str(key)
-            .map(str::trim)
-            .filter(|value| !value.is_empty())
-            .map(str::to_string)
-    };
-    crabbox_providers::sealos::SealosSettings {
-        kubeconfig: optional("sealosDevbox.kubeconfig").map(|path| match path.strip_prefix("~/") {
-            Some(rest) => home.join(rest),
-            None => std::path::PathBuf::from(path),
-        }),
-        context: optional("sealosDevbox.context"),
-        namespace: text("sealosDevbox.namespace", &defaults.namespace),
-        image: optional("sealosDevbox.image"),
-        template_id: optional("sealosDevbox.templateID"),
-        cpu: text("sealosDevbox.cpu", &defaults.cpu),
-        memory: text("sealosDevbox.memory", &defaults.memory),
-        storage_limit: text("sealosDevbox.storageLimit", &defaults.storage_limit),
-        network: text("sealosDevbox.network", &defaults.network),
-        ssh_gateway_host: optional("sealosDevbox.sshGatewayHost"),
-        ssh_gateway_port: text("sealosDevbox.sshGatewayPort", &defaults.ssh_gateway_port),
-        ssh_user: text("sealosDevbox.sshUser", &defaults.ssh_user),
-        work_root: text("sealosDevbox.workRoot", &defaults.work_root),
-        node_host: optional("sealosDevbox.nodeHost"),
-        delete_on_release: config.bool("sealosDevbox.deleteOnRelease"),
-    }
+    ProviderSettings::from_config(paths, config)
 }

@@ -30,7 +30,12 @@ pub async fn login(app: &mut App, args: LoginArgs) -> CliResult<i32> {
     let url = args
         .url
         .clone()
-        .or_else(|| config.str("broker.url").map(str::to_string))
+        .or_else(|| {
+            config
+                .settings()
+                .coordinator()
+                .map(|broker| broker.url.clone())
+        })
         .ok_or_else(|| {
             CliError::usage("missing --url").with_hint("crabbox login --url URL --token-stdin")
         })?;

@@ -13,9 +13,11 @@ use crate::leases;
 
 pub async fn cleanup(app: &mut App, args: CleanupArgs) -> CliResult<i32> {
     let (_, config) = app.repo_config(provider_flags(&args.provider))?;
-    let brokered = config.str("broker.url").is_some()
-        && config
-            .str("provider")
+    let settings = config.settings();
+    let brokered = settings.coordinator().is_some()
+        && settings
+            .provider
+            .as_deref()
             .and_then(|name| crabbox_providers::canonical_name(name).ok())
             .is_none_or(|name| {
                 crabbox_providers::specs()

@@ -137,7 +137,7 @@ pub async fn doctor(app: &mut App, args: DoctorArgs) -> CliResult<i32> {
 
 /// `broker`: who the configured coordinator says we are (read-only).
 async fn broker_check(app: &App, config: &crabbox_config::Config) -> Option<Check> {
-    let url = config.str("broker.url")?;
+    let url = &config.settings().coordinator()?.url;
     let client = match app.coordinator(config) {
         Ok(client) => client?,
         Err(error) => {

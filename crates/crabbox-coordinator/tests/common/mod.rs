@@ -83,7 +83,7 @@ pub fn local_providers(state: &Path) -> Providers {
     paths.home = state.to_path_buf();
     let mut settings = ProviderSettings::new(paths);
     // Lease sessions never read the machine account's shell profile.
-    settings.local_home = Some(state.to_path_buf());
+    settings.local.home = Some(state.to_path_buf());
     Providers::build(&["local".to_string()], &settings).unwrap()
 }
 

@@ -7,6 +7,7 @@ pub mod netns;
 mod processes;
 mod reaper;
 mod record;
+mod settings;
 mod sshd;
 
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ use crate::{
 };
 pub use record::resource_name;
 use record::LocalRecord;
+pub use settings::LocalSettings;
 use sshd::LeaseFiles;
 
 pub static LOCAL_SPEC: ProviderSpec = ProviderSpec {
@@ -47,6 +49,11 @@ pub struct LocalProvider {
 impl LocalProvider {
     pub fn new(paths: &Paths) -> LocalProvider {
         LocalProvider::with_netns(paths, false)
+    }
+
+    /// A provider configured by `local.*`.
+    pub fn with_settings(paths: &Paths, settings: &LocalSettings) -> LocalProvider {
+        LocalProvider::with_netns(paths, settings.netns).with_session_home(settings.home.clone())
     }
 
     pub fn with_netns(paths: &Paths, netns: bool) -> LocalProvider {

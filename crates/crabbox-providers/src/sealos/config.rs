@@ -1,8 +1,9 @@
 //! `sealosDevbox.*` settings, their validation, the SSH route they select and
 //! the provider scope they define.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use crabbox_config::Config;
 use sha2::{Digest, Sha256};
 
 use crate::ProviderError;
@@ -45,6 +46,40 @@ impl Default for SealosSettings {
             work_root: "/home/devbox/project".into(),
             node_host: None,
             delete_on_release: false,
+        }
+    }
+}
+
+impl SealosSettings {
+    /// `sealosDevbox.*` from the effective config (flags, env, files,
+    /// defaults); blank optional values count as unset and `~/` means `home`.
+    pub fn from_config(config: &Config, home: &Path) -> SealosSettings {
+        let defaults = SealosSettings::default();
+        let text = |key: &str, fallback: &str| config.str(key).unwrap_or(fallback).to_string();
+        let optional = |key: &str| {
+            config
+                .str(key)
+                .map(str::trim)
+                .filter(|value| !value.is_empty())
+                .map(str::to_string)
+        };
+        SealosSettings {
+            kubeconfig: optional("sealosDevbox.kubeconfig")
+                .map(|path| crate::settings::expand_home(Path::new(&path), home)),
+            context: optional("sealosDevbox.context"),
+            namespace: text("sealosDevbox.namespace", &defaults.namespace),
+            image: optional("sealosDevbox.image"),
+            template_id: optional("sealosDevbox.templateID"),
+            cpu: text("sealosDevbox.cpu", &defaults.cpu),
+            memory: text("sealosDevbox.memory", &defaults.memory),
+            storage_limit: text("sealosDevbox.storageLimit", &defaults.storage_limit),
+            network: text("sealosDevbox.network", &defaults.network),
+            ssh_gateway_host: optional("sealosDevbox.sshGatewayHost"),
+            ssh_gateway_port: text("sealosDevbox.sshGatewayPort", &defaults.ssh_gateway_port),
+            ssh_user: text("sealosDevbox.sshUser", &defaults.ssh_user),
+            work_root: text("sealosDevbox.workRoot", &defaults.work_root),
+            node_host: optional("sealosDevbox.nodeHost"),
+            delete_on_release: config.bool("sealosDevbox.deleteOnRelease"),
         }
     }
 }

@@ -41,7 +41,7 @@ impl LeaseSettings {
         Ok(LeaseSettings {
             keep,
             slug,
-            pond: crabbox_pond::validate_pond(config.str("pond").unwrap_or(""))?,
+            pond: crabbox_pond::validate_pond(&config.settings().lease.pond)?,
             exposed_ports: crabbox_pond::parse_exposed_ports(expose)?,
             repo_root: String::new(),
             coordinator: None,
