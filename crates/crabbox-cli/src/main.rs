@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod context;
 mod error;
+mod exit;
 mod forward_env;
 mod leases;
 mod printer;
@@ -20,6 +21,7 @@ use clap::{CommandFactory, Parser};
 use cli::{ClaimsCommand, Cli, Command, ConfigCommand, CoordinatorCommand, PondCommand};
 use context::App;
 use error::CliResult;
+use exit::ExitStatus;
 
 fn main() {
     if let Some(code) = commands::pond::anchor_main() {
@@ -50,9 +52,12 @@ fn main() {
         }
     };
     let code = match result {
-        Ok(code) => code,
+        Ok(status) => status.code(),
         Err(error) => {
             app.printer.error_line(format!("error: {}", error.message));
+            for cause in error.causes() {
+                app.printer.error_line(format!("caused by: {cause}"));
+            }
             if let Some(hint) = &error.hint {
                 app.printer.error_line(format!("hint: {hint}"));
             }
@@ -62,11 +67,13 @@ fn main() {
     std::process::exit(code);
 }
 
-async fn dispatch(app: &mut App, command: Command) -> CliResult<i32> {
+async fn dispatch(app: &mut App, command: Command) -> CliResult<ExitStatus> {
     use commands::*;
     match command {
-        Command::Run(args) => run::run(app, args).await,
-        Command::Warmup(args) => warmup::warmup(app, args).await,
+        Command::Run(args) => run::run(app, args).await.map(ExitStatus::from_process_code),
+        Command::Warmup(args) => warmup::warmup(app, args)
+            .await
+            .map(ExitStatus::from_process_code),
         Command::Status(args) => status::status(app, args).await,
         Command::List(args) => status::list(app, args).await,
         Command::Inspect(args) => status::inspect(app, args).await,
@@ -98,9 +105,9 @@ async fn dispatch(app: &mut App, command: Command) -> CliResult<i32> {
         Command::Config(ConfigCommand::Show(args)) => info::config_show(app, args),
         Command::Watch(args) => {
             crabbox_sync::run_watcher(&args.root, &args.dir, &args.prune).map_err(|error| {
-                error::CliError::new(crabbox_proto::ExitCode::Failure, error.to_string())
+                error::CliError::classified(crabbox_proto::ErrorClass::Failed, error)
             })?;
-            Ok(0)
+            Ok(ExitStatus::Success)
         }
     }
 }

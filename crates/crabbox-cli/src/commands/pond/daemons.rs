@@ -13,6 +13,7 @@ use super::mesh::{kill_group, Plan};
 use crate::cli::PondNameArgs;
 use crate::context::App;
 use crate::error::{CliError, CliResult};
+use crate::exit::ExitStatus;
 
 /// How long every daemon must survive before its exports are printed.
 const HEALTH_GATE: Duration = Duration::from_millis(200);
@@ -49,7 +50,7 @@ fn stop_recorded(dir: &Path) -> CliResult<usize> {
     Ok(stopped)
 }
 
-pub(super) fn export(app: &App, plan: &Plan) -> CliResult<i32> {
+pub(super) fn export(app: &App, plan: &Plan) -> CliResult<ExitStatus> {
     let commands = plan.commands()?;
     let ssh = crabbox_ssh::find_tool("ssh")?;
     stop_recorded(&plan.dir)?;
@@ -129,10 +130,10 @@ pub(super) fn export(app: &App, plan: &Plan) -> CliResult<i32> {
         plan.forwards.len(),
         plan.pond
     ));
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-pub async fn disconnect(app: &mut App, args: PondNameArgs) -> CliResult<i32> {
+pub async fn disconnect(app: &mut App, args: PondNameArgs) -> CliResult<ExitStatus> {
     let pond = super::required_pond(&args.name, "crabbox pond disconnect NAME")?;
     let dir = super::connect::pond_dir(app, &pond)?;
     let had_state = state_path(&dir).exists();
@@ -145,5 +146,5 @@ pub async fn disconnect(app: &mut App, args: PondNameArgs) -> CliResult<i32> {
             "pond {pond:?} disconnected {stopped} SSH-mesh daemon(s)"
         ));
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

@@ -3,7 +3,7 @@
 //! tears the whole mesh down with SIGKILL to every group.
 
 use std::path::PathBuf;
-use std::process::{ExitStatus, Stdio};
+use std::process::Stdio;
 
 use crabbox_pond::Forward;
 use crabbox_proto::ExitCode;
@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use super::connect::{group_label, groups, ssh_args, Reachable};
 use crate::context::App;
 use crate::error::{CliError, CliResult};
+use crate::exit::ExitStatus;
 
 /// Everything `connect` decided before starting ssh.
 pub(super) struct Plan {
@@ -70,7 +71,7 @@ pub(super) fn kill_group(pid: u32) {
 
 struct Exit {
     label: String,
-    status: std::io::Result<ExitStatus>,
+    status: std::io::Result<std::process::ExitStatus>,
     stderr: String,
 }
 
@@ -94,7 +95,7 @@ fn describe(exit: &Exit) -> String {
 }
 
 /// Runs the mesh until a signal (exit 0) or a member exits (its error).
-pub(super) async fn foreground(app: &App, plan: &Plan) -> CliResult<i32> {
+pub(super) async fn foreground(app: &App, plan: &Plan) -> CliResult<ExitStatus> {
     let commands = plan.commands()?;
     let ssh = crabbox_ssh::find_tool("ssh")?;
     let anchor = std::env::current_exe().map_err(|error| {
@@ -181,7 +182,7 @@ pub(super) async fn foreground(app: &App, plan: &Plan) -> CliResult<i32> {
         None => {
             app.printer
                 .note(format!("pond {:?} SSH-mesh stopped", plan.pond));
-            Ok(0)
+            Ok(ExitStatus::Success)
         }
         Some(exit) => Err(CliError::new(ExitCode::Remote, describe(&exit)).with_hint(
             "check the member with `crabbox status --id <slug>`; the whole mesh was torn down",
