@@ -56,7 +56,7 @@ pub fn claims_list(app: &App, args: JsonArgs) -> CliResult<ExitStatus> {
         let text = crabbox_core::listing_text(&listing);
         app.printer.out(text.trim_end());
     }
-    // Malformed claim files are listed as problems, and the command is a usage failure.
+    // The listing names the malformed claim files; the exit code says there were some.
     Ok(if listing.is_clean() {
         ExitStatus::Success
     } else {
