@@ -9,7 +9,7 @@ mod user_config;
 
 use clap::{CommandFactory, Parser};
 // The engine's modules under their old paths, so commands read `crate::leases`.
-use crabbox_run::{brokered, cancel, engine, error, leases, printer};
+use crabbox_run::{brokered, cancel, engine, error, exit, leases, printer};
 
 /// The engine's invocation context plus the flag-to-config helpers.
 mod context {
@@ -20,6 +20,7 @@ mod context {
 use cli::{ClaimsCommand, Cli, Command, ConfigCommand, CoordinatorCommand, PondCommand};
 use context::App;
 use error::CliResult;
+use exit::ExitStatus;
 
 fn main() {
     if let Some(code) = commands::pond::anchor_main() {
@@ -50,9 +51,12 @@ fn main() {
         }
     };
     let code = match result {
-        Ok(code) => code,
+        Ok(status) => status.code(),
         Err(error) => {
             app.printer.error_line(format!("error: {}", error.message));
+            for cause in error.causes() {
+                app.printer.error_line(format!("caused by: {cause}"));
+            }
             if let Some(hint) = &error.hint {
                 app.printer.error_line(format!("hint: {hint}"));
             }
@@ -62,7 +66,7 @@ fn main() {
     std::process::exit(code);
 }
 
-async fn dispatch(app: &mut App, command: Command) -> CliResult<i32> {
+async fn dispatch(app: &mut App, command: Command) -> CliResult<ExitStatus> {
     use commands::*;
     match command {
         Command::Run(args) => run::run(app, args).await,
@@ -98,9 +102,9 @@ async fn dispatch(app: &mut App, command: Command) -> CliResult<i32> {
         Command::Config(ConfigCommand::Show(args)) => info::config_show(app, args),
         Command::Watch(args) => {
             crabbox_sync::run_watcher(&args.root, &args.dir, &args.prune).map_err(|error| {
-                error::CliError::new(crabbox_proto::ExitCode::Failure, error.to_string())
+                error::CliError::classified(crabbox_proto::ErrorClass::Failed, error)
             })?;
-            Ok(0)
+            Ok(ExitStatus::Success)
         }
     }
 }

@@ -138,3 +138,46 @@ fn minted_user_tokens_authenticate_as_their_owner() {
     );
     coordinator.stop();
 }
+
+#[test]
+fn an_unreachable_coordinator_is_reported_with_its_causes() {
+    let mut sandbox = sandbox();
+    // A port that was free a moment ago: connecting to it is refused at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    sandbox.set_env("CRABBOX_COORDINATOR", format!("http://127.0.0.1:{port}"));
+    sandbox.set_env("CRABBOX_COORDINATOR_TOKEN", "token-for-cause-tests");
+
+    let whoami = sandbox.run(&["whoami"]);
+    assert_eq!(whoami.code, 1, "{}", whoami.stderr);
+    let lines: Vec<&str> = whoami.stderr.lines().collect();
+    let error = lines
+        .iter()
+        .position(|line| line.starts_with("error: cannot reach the coordinator at "))
+        .unwrap_or_else(|| panic!("no error line:\n{}", whoami.stderr));
+    let hint = lines
+        .iter()
+        .position(|line| line.starts_with("hint: check the coordinator URL"))
+        .unwrap_or_else(|| panic!("no hint line:\n{}", whoami.stderr));
+    let causes = &lines[error + 1..hint];
+    assert!(!causes.is_empty(), "{}", whoami.stderr);
+    for cause in causes {
+        let text = cause
+            .strip_prefix("caused by: ")
+            .unwrap_or_else(|| panic!("{cause:?} between error and hint"));
+        assert!(
+            !lines[error].contains(text),
+            "the message already says {text:?}"
+        );
+    }
+    assert!(
+        causes
+            .iter()
+            .any(|cause| cause.contains("error sending request")),
+        "the HTTP client's own layer is named:\n{}",
+        whoami.stderr
+    );
+}

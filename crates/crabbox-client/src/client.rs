@@ -168,7 +168,7 @@ impl Client {
         let response = builder
             .send()
             .await
-            .map_err(|error| ClientError::transport(&self.base_url, &error))?;
+            .map_err(|error| ClientError::transport(&self.base_url, error))?;
         if response.status().is_success() {
             return Ok(response);
         }
@@ -187,7 +187,7 @@ impl Client {
         let body = response
             .bytes()
             .await
-            .map_err(|error| ClientError::transport(&self.base_url, &error))?;
+            .map_err(|error| ClientError::transport(&self.base_url, error))?;
         crabbox_proto::wire::from_json_slice(&body).map_err(|error| ClientError::Decode {
             context: what.to_string(),
             message: error.to_string(),
@@ -200,7 +200,7 @@ impl Client {
         let body = response
             .bytes()
             .await
-            .map_err(|error| ClientError::transport(&self.base_url, &error))?;
+            .map_err(|error| ClientError::transport(&self.base_url, error))?;
         Ok(String::from_utf8_lossy(&body).into_owned())
     }
 }

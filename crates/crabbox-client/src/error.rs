@@ -1,6 +1,6 @@
 //! Client failures and the class of each, which the CLI maps to its exit codes.
 
-use crabbox_proto::ExitCode;
+use crabbox_proto::ErrorClass;
 
 /// Why a coordinator call failed. No variant ever carries the token.
 #[derive(Debug, thiserror::Error)]
@@ -15,7 +15,13 @@ pub enum ClientError {
     },
     /// The request never got an answer: refused, reset, timed out.
     #[error("cannot reach the coordinator at {url}: {message}")]
-    Transport { url: String, message: String },
+    Transport {
+        url: String,
+        message: String,
+        /// The HTTP client's own error, for the layers in between.
+        #[source]
+        source: Option<reqwest::Error>,
+    },
     /// A 2xx answer whose body was not what the route returns.
     #[error("unexpected answer from the coordinator to {context}: {message}")]
     Decode { context: String, message: String },
@@ -31,34 +37,13 @@ fn api_text(status: u16, code: &str, message: &str) -> String {
     }
 }
 
-/// What kind of problem a failure is, independent of the route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// 401/403: missing, wrong or insufficient credentials.
-    Auth,
-    /// 404: the resource does not exist or is not visible to the caller.
-    NotFound,
-    /// 409: an identity or state conflict.
-    Conflict,
-    /// 429: a cost or rate limit.
-    Limit,
-    /// 424: the coordinator lacks the provider's credentials.
-    ProviderNotConfigured,
-    /// 400-class input the coordinator rejected, or a bad URL.
-    Invalid,
-    /// 5xx, or no answer at all.
-    Unavailable,
-    /// Anything else, including an answer we could not decode.
-    Failed,
-}
-
 impl ClientError {
-    pub(crate) fn transport(url: &str, error: &reqwest::Error) -> ClientError {
+    pub(crate) fn transport(url: &str, error: reqwest::Error) -> ClientError {
         let message = if error.is_timeout() {
             "the request timed out".to_string()
         } else {
             // The innermost cause says the most ("Connection refused").
-            let mut cause: &dyn std::error::Error = error;
+            let mut cause: &dyn std::error::Error = &error;
             while let Some(source) = cause.source() {
                 cause = source;
             }
@@ -67,6 +52,7 @@ impl ClientError {
         ClientError::Transport {
             url: url.to_string(),
             message,
+            source: Some(error),
         }
     }
 
@@ -86,6 +72,8 @@ impl ClientError {
         }
     }
 
+    /// What kind of failure this is: by HTTP status for answers, `Unavailable`
+    /// when there was no answer.
     pub fn class(&self) -> ErrorClass {
         match self {
             ClientError::Api { status, .. } => match status {
@@ -94,25 +82,13 @@ impl ClientError {
                 409 => ErrorClass::Conflict,
                 429 => ErrorClass::Limit,
                 424 => ErrorClass::ProviderNotConfigured,
-                400..=499 => ErrorClass::Invalid,
+                400..=499 => ErrorClass::Usage,
                 500..=599 => ErrorClass::Unavailable,
                 _ => ErrorClass::Failed,
             },
             ClientError::Transport { .. } => ErrorClass::Unavailable,
             ClientError::Decode { .. } => ErrorClass::Failed,
-            ClientError::InvalidUrl { .. } => ErrorClass::Invalid,
-        }
-    }
-
-    /// The documented CLI exit code for this failure (docs/exit-codes.md).
-    pub fn exit_code(&self) -> ExitCode {
-        match self.class() {
-            ErrorClass::Auth | ErrorClass::Limit | ErrorClass::ProviderNotConfigured => {
-                ExitCode::Provider
-            }
-            ErrorClass::NotFound | ErrorClass::Conflict => ExitCode::Identity,
-            ErrorClass::Invalid => ExitCode::Usage,
-            ErrorClass::Unavailable | ErrorClass::Failed => ExitCode::Failure,
+            ClientError::InvalidUrl { .. } => ErrorClass::Usage,
         }
     }
 
@@ -134,7 +110,7 @@ impl ClientError {
             ErrorClass::Unavailable => {
                 "check the coordinator URL (CRABBOX_COORDINATOR or broker.url) and that it is running".into()
             }
-            ErrorClass::Conflict | ErrorClass::Invalid | ErrorClass::Failed => return None,
+            _ => return None,
         })
     }
 }
@@ -152,30 +128,28 @@ mod tests {
     }
 
     #[test]
-    fn statuses_map_to_documented_exit_codes() {
+    fn statuses_map_to_classes() {
         let table = [
-            (401, ErrorClass::Auth, 3),
-            (403, ErrorClass::Auth, 3),
-            (404, ErrorClass::NotFound, 4),
-            (409, ErrorClass::Conflict, 4),
-            (429, ErrorClass::Limit, 3),
-            (424, ErrorClass::ProviderNotConfigured, 3),
-            (400, ErrorClass::Invalid, 2),
-            (413, ErrorClass::Invalid, 2),
-            (500, ErrorClass::Unavailable, 1),
-            (503, ErrorClass::Unavailable, 1),
+            (401, ErrorClass::Auth),
+            (403, ErrorClass::Auth),
+            (404, ErrorClass::NotFound),
+            (409, ErrorClass::Conflict),
+            (429, ErrorClass::Limit),
+            (424, ErrorClass::ProviderNotConfigured),
+            (400, ErrorClass::Usage),
+            (413, ErrorClass::Usage),
+            (500, ErrorClass::Unavailable),
+            (503, ErrorClass::Unavailable),
         ];
-        for (status, class, exit) in table {
-            let error = api(status, "x");
-            assert_eq!(error.class(), class, "{status}");
-            assert_eq!(error.exit_code().code(), exit, "{status}");
+        for (status, class) in table {
+            assert_eq!(api(status, "x").class(), class, "{status}");
         }
         let transport = ClientError::Transport {
             url: "http://127.0.0.1:1".into(),
             message: "Connection refused".into(),
+            source: None,
         };
         assert_eq!(transport.class(), ErrorClass::Unavailable);
-        assert_eq!(transport.exit_code().code(), 1);
         assert!(transport.hint().unwrap().contains("CRABBOX_COORDINATOR"));
     }
 

@@ -12,6 +12,7 @@ mod runs;
 pub use account::UsageQuery;
 pub use client::{Client, CONNECT_TIMEOUT, FINISH_TIMEOUT, REQUEST_TIMEOUT};
 pub use control::{control_url, ControlError, ControlSocket, HeartbeatAck, CONTROL_DIAL_TIMEOUT};
-pub use error::{ClientError, ErrorClass};
+pub use crabbox_proto::ErrorClass;
+pub use error::ClientError;
 pub use leases::{CancelCreateResponse, CanceledCreate, LeaseFilter};
 pub use runs::RunFilter;

@@ -157,7 +157,7 @@ impl From<crabbox_store::StoreError> for ApiError {
                 "the request holds text the database cannot store (a NUL character)",
             );
         }
-        eprintln!("coordinator: store error: {error}");
+        tracing::error!("coordinator: store error: {error}");
         if error.is_unavailable() {
             return ApiError::database_unavailable();
         }

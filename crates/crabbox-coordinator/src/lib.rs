@@ -12,9 +12,11 @@ mod error;
 mod leases;
 mod limits;
 mod liveness;
+mod logging;
 pub mod maintenance;
 mod routes;
 mod runs;
+mod serve_error;
 mod server;
 mod settings;
 mod state;
@@ -35,7 +37,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 /// For messages about a database URL: its password never appears in them.
 pub use crabbox_store::redact_url;
 pub use error::ApiError;
+pub use logging::log_to_stderr;
 pub use routes::router;
+pub use serve_error::ServeError;
 pub use server::serve;
 pub use settings::{Caps, Connections, Settings};
 pub use state::{Coordinator, Providers};
@@ -76,16 +80,21 @@ pub fn default_database_url(state_dir: &std::path::Path) -> String {
     )
 }
 
-/// Binds, prints `crabbox coordinator listening on http://ADDR` to stderr, and
-/// serves until SIGTERM or SIGINT. Must be called inside a multi-thread runtime.
-pub async fn run(options: ServeOptions) -> Result<(), String> {
-    let settings = Settings::from_env(&options.env)?;
+/// Binds, logs `crabbox coordinator listening on http://ADDR`, and serves until
+/// SIGTERM or SIGINT. Must be called inside a multi-thread runtime.
+pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
+    let settings = Settings::from_env(&options.env).map_err(ServeError::Settings)?;
     let mut paths = Paths::from_env();
     paths.state_dir = options.state_dir.clone();
-    let provider_settings = provider_settings(&paths, &options.env)?;
+    let provider_settings =
+        provider_settings(&paths, &options.env).map_err(ServeError::Settings)?;
     limits::raise_descriptor_limit();
-    crabbox_core::ensure_private_dir(&options.state_dir)
-        .map_err(|error| format!("cannot create {}: {error}", options.state_dir.display()))?;
+    crabbox_core::ensure_private_dir(&options.state_dir).map_err(|source| {
+        ServeError::StateDirectory {
+            path: options.state_dir.clone(),
+            source,
+        }
+    })?;
     let url = options
         .database_url
         .clone()
@@ -95,29 +104,33 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
     };
     let store = Store::open_with(&url, &open)
         .await
-        .map_err(|error| format!("cannot open the database: {error}"))?;
-    let providers = Providers::build(&settings.providers, &provider_settings)?;
+        .map_err(ServeError::Database)?;
+    let providers =
+        Providers::build(&settings.providers, &provider_settings).map_err(ServeError::Providers)?;
     let listener = tokio::net::TcpListener::bind(&options.listen)
         .await
-        .map_err(|error| format!("cannot listen on {}: {error}", options.listen))?;
-    let address = listener.local_addr().map_err(|error| error.to_string())?;
+        .map_err(|source| ServeError::Listen {
+            address: options.listen.clone(),
+            source,
+        })?;
+    let address = listener.local_addr().map_err(ServeError::LocalAddress)?;
     if settings.local_dev {
-        eprintln!(
+        tracing::warn!(
             "WARNING: {} is on: local leases run as this coordinator's user, so anyone holding a lease can read the coordinator's environment (admin token, shared token, session secret, database URL) and its files. Use it only on a single-user development machine.",
             settings::LOCAL_DEV
         );
     }
     if settings.providers.is_empty() {
-        eprintln!(
+        tracing::warn!(
             "warning: no providers are brokered; set CRABBOX_PROVIDERS (local also needs {}=1)",
             settings::LOCAL_DEV
         );
     }
     if !settings.has_credentials() {
-        eprintln!("warning: no CRABBOX_ADMIN_TOKEN, CRABBOX_SHARED_TOKEN or CRABBOX_SESSION_SECRET is set; every API request will be refused");
+        tracing::warn!("warning: no CRABBOX_ADMIN_TOKEN, CRABBOX_SHARED_TOKEN or CRABBOX_SESSION_SECRET is set; every API request will be refused");
     }
     let shutdown = shutdown_signal();
-    eprintln!(
+    tracing::info!(
         "crabbox coordinator listening on http://{address} (database {:?}, providers {})",
         store.backend(),
         providers.names().collect::<Vec<_>>().join(",")
@@ -125,8 +138,8 @@ pub async fn run(options: ServeOptions) -> Result<(), String> {
     let coordinator = Coordinator::new(store.clone(), settings, providers, Arc::new(SystemClock));
     let served = serve(listener, coordinator, shutdown).await;
     store.close().await;
-    eprintln!("crabbox coordinator stopped");
-    served.map_err(|error| error.to_string())
+    tracing::info!("crabbox coordinator stopped");
+    served.map_err(ServeError::Serve)
 }
 
 /// The brokered providers' settings, resolved the way the CLI resolves them

@@ -46,7 +46,7 @@ impl Limits {
         if total < connections.max_connections
             && connections.max_connections != Connections::default().max_connections
         {
-            eprintln!(
+            tracing::warn!(
                 "coordinator: accepting at most {total} connections (not {}) to stay within the open-file limit\nhint: raise it (ulimit -n) or lower CRABBOX_HTTP_MAX_CONNECTIONS",
                 connections.max_connections
             );

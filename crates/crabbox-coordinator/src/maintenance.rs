@@ -177,7 +177,7 @@ async fn handle(
             Ok(()) => report.deleted += 1,
             Err(error) => {
                 report.delete_failures += 1;
-                eprintln!(
+                tracing::warn!(
                     "coordinator: deleting the machine of {id} failed: {error} (retry in {} s)",
                     cleanup::RETRY_SECS
                 );
@@ -239,7 +239,7 @@ pub async fn pass(coordinator: &Coordinator) -> PassReport {
         let due = match store.due_leases(coordinator.now(), BATCH).await {
             Ok(due) => due,
             Err(error) => {
-                eprintln!("coordinator: maintenance could not read due leases: {error}");
+                tracing::error!("coordinator: maintenance could not read due leases: {error}");
                 break;
             }
         };
@@ -268,7 +268,7 @@ pub async fn pass(coordinator: &Coordinator) -> PassReport {
                 }
             }
             Err(error) => {
-                eprintln!("coordinator: pruning runs failed: {error}");
+                tracing::error!("coordinator: pruning runs failed: {error}");
                 break;
             }
         }

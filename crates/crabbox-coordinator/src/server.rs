@@ -86,7 +86,7 @@ pub async fn serve(
     })
     .await;
     if drained.is_err() {
-        eprintln!(
+        tracing::warn!(
             "coordinator: dropping {} connection(s) still busy after the {} ms drain",
             open.len(),
             connections.drain_timeout.as_millis()
@@ -136,7 +136,7 @@ impl Reports {
                 Refusal::Full => "CRABBOX_HTTP_MAX_CONNECTIONS",
                 Refusal::PeerFull => "CRABBOX_HTTP_MAX_CONNECTIONS_PER_IP",
             };
-            eprintln!(
+            tracing::warn!(
                 "coordinator: closed {} connection(s) over the connection caps (last hit: {cap})",
                 self.refused
             );
@@ -146,7 +146,7 @@ impl Reports {
 
     fn accept_failed(&mut self, error: &io::Error) {
         if self.due() {
-            eprintln!("coordinator: cannot accept connections: {error}\nhint: raise the open-file limit (ulimit -n) or lower CRABBOX_HTTP_MAX_CONNECTIONS");
+            tracing::error!("coordinator: cannot accept connections: {error}\nhint: raise the open-file limit (ulimit -n) or lower CRABBOX_HTTP_MAX_CONNECTIONS");
         }
     }
 }

@@ -119,7 +119,9 @@ impl Coordinator {
     /// (`CRABBOX_TEST_CRASH_POINT`); a no-op otherwise.
     pub fn crash_point(&self, point: &str) {
         if self.inner.settings.crash_point == point {
-            eprintln!("coordinator: aborting at crash point {point} (CRABBOX_TEST_CRASH_POINT)");
+            tracing::error!(
+                "coordinator: aborting at crash point {point} (CRABBOX_TEST_CRASH_POINT)"
+            );
             std::process::abort();
         }
     }

@@ -16,6 +16,7 @@ pub use claims::{
     ClaimStore, ProblemCode, PENDING_CREATE_KEY,
 };
 pub use crabbox_proto::time::{self, format_rfc3339, now_unix, parse_rfc3339};
+pub use crabbox_proto::ErrorClass;
 pub use duration::{format_duration, parse_duration, DurationError};
 pub use files::write_private_atomic;
 pub use id::{is_safe_file_stem, InvalidId, LeaseId, RunId};

@@ -1,6 +1,8 @@
 //! Typed failures of pond names, ports, mesh planning and daemon state.
 
-/// Everything the pond library can refuse; the CLI maps each to an exit code.
+use crabbox_proto::ErrorClass;
+
+/// Everything the pond library can refuse; the CLI maps each class to an exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum PondError {
     #[error("invalid pond name {raw:?}: must contain at least one letter or digit")]
@@ -24,6 +26,14 @@ pub enum PondError {
 }
 
 impl PondError {
+    /// What kind of failure this is; the CLI maps it to an exit code.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            PondError::PortsExhausted { .. } => ErrorClass::Remote,
+            _ => ErrorClass::Usage,
+        }
+    }
+
     /// What to do next.
     pub fn hint(&self) -> String {
         match self {

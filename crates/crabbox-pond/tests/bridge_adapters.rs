@@ -6,6 +6,7 @@ use std::time::Duration;
 use crabbox_core::Secret;
 use crabbox_pond::bridge::{BridgeAdapter, BridgeError, E2bAdapter, IsloAdapter, RailwayAdapter};
 use crabbox_proto::time::{format_rfc3339, now_unix};
+use crabbox_proto::ErrorClass;
 use crabbox_testkit::fakes::{e2b::FakeE2b, islo::FakeIslo, railway::FakeRailway};
 
 const ISLO_KEY: &str = "islo-key-secret-1";
@@ -154,7 +155,7 @@ async fn islo_requires_its_bearer_key_and_never_echoes_it() {
     let fake = FakeIslo::start(ISLO_KEY, &[SANDBOX]).await;
     let wrong = IsloAdapter::new(&fake.url, Secret::new("islo-wrong-key")).unwrap();
     let error = wrong.publish(LEASE, 8080, HOUR).await.unwrap_err();
-    assert_eq!(error.exit_code(), 3, "{error}");
+    assert_eq!(error.class(), ErrorClass::Auth, "{error}");
     assert!(!format!("{error} {error:?} {wrong:?}").contains("islo-wrong-key"));
     assert!(fake.state.lock().create_requests.is_empty());
 }
@@ -164,10 +165,10 @@ async fn islo_refuses_foreign_sandboxes_and_bad_ports_before_any_request() {
     let (fake, adapter) = islo().await;
     for lease in ["isb_someone-else", "cbx_0123456789ab", ""] {
         let error = adapter.publish(lease, 8080, HOUR).await.unwrap_err();
-        assert_eq!(error.exit_code(), 2, "{lease}: {error}");
+        assert_eq!(error.class(), ErrorClass::Usage, "{lease}: {error}");
     }
     let error = adapter.publish(LEASE, 0, HOUR).await.unwrap_err();
-    assert_eq!(error.exit_code(), 2);
+    assert_eq!(error.class(), ErrorClass::Usage);
     assert_eq!(fake.state.lock().list_requests, 0);
 }
 
@@ -245,19 +246,19 @@ async fn e2b_refuses_unknown_foreign_and_malformed_leases() {
         matches!(not_owned, BridgeError::NotOwned { .. }),
         "{not_owned:?}"
     );
-    assert_eq!(not_owned.exit_code(), 4);
+    assert_eq!(not_owned.class(), ErrorClass::Conflict);
     for lease in ["e2b_missing", "cbx_cccccccccccc"] {
         let error = adapter.list(lease).await.unwrap_err();
         assert!(
             matches!(error, BridgeError::NotFound { .. }),
             "{lease}: {error:?}"
         );
-        assert_eq!(error.exit_code(), 4);
+        assert_eq!(error.class(), ErrorClass::NotFound);
     }
     let before = fake.state.lock().requests;
     for lease in ["isb_crabbox-x", "", "e2b_"] {
         let error = adapter.publish(lease, 80, HOUR).await.unwrap_err();
-        assert_eq!(error.exit_code(), 2, "{lease}: {error}");
+        assert_eq!(error.class(), ErrorClass::Usage, "{lease}: {error}");
     }
     assert_eq!(
         fake.state.lock().requests,
@@ -274,7 +275,7 @@ async fn e2b_requires_its_api_key_header() {
         .publish("cbx_aaaaaaaaaaaa", 80, HOUR)
         .await
         .unwrap_err();
-    assert_eq!(error.exit_code(), 3, "{error}");
+    assert_eq!(error.class(), ErrorClass::Auth, "{error}");
     assert!(!error.to_string().contains("e2b-wrong"));
 }
 
@@ -337,7 +338,7 @@ async fn railway_uses_only_ready_deployments() {
         building.to_string(),
         r#"railway bridge: deployment for "svc-api" is not ready (status=BUILDING)"#
     );
-    assert_eq!(building.exit_code(), 4);
+    assert_eq!(building.class(), ErrorClass::Conflict);
     assert_eq!(
         adapter.list("svc-api").await.unwrap(),
         vec![],
@@ -375,7 +376,7 @@ async fn railway_needs_project_environment_and_token() {
     let wrong =
         RailwayAdapter::new(&fake.url, Secret::new("railway-wrong"), "proj", "env").unwrap();
     let error = wrong.publish("svc", 80, HOUR).await.unwrap_err();
-    assert_eq!(error.exit_code(), 3, "{error}");
+    assert_eq!(error.class(), ErrorClass::Auth, "{error}");
     assert!(!format!("{error} {wrong:?}").contains("railway-wrong"));
 }
 

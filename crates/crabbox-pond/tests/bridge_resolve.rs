@@ -201,7 +201,7 @@ async fn adapter_load_failures_degrade_or_fail_with_share_port() {
     let error = resolve_pond(&[islo], true, Some(share), &loader)
         .await
         .unwrap_err();
-    assert_eq!(error.exit_code, 3);
+    assert_eq!(error.class, crabbox_proto::ErrorClass::Prerequisite);
     assert!(error.hint.contains("ISLO_API_KEY"), "{}", error.hint);
 }
 

@@ -1,9 +1,11 @@
 //! Wire-level vocabulary shared by the CLI, the coordinator and its clients: exit
-//! codes, timestamps and the coordinator's JSON bodies.
+//! codes, failure classes, timestamps and the coordinator's JSON bodies.
 
+mod error_class;
 mod exit;
 pub mod time;
 pub mod wire;
 
+pub use error_class::ErrorClass;
 pub use exit::ExitCode;
 pub use wire::Timestamp;

@@ -1,6 +1,7 @@
 //! The provider trait, its requests and errors, and the optional capabilities.
 
 use async_trait::async_trait;
+use crabbox_core::ErrorClass;
 
 use crate::{Lease, LeaseState, ProviderSpec};
 
@@ -72,6 +73,18 @@ impl ProviderError {
         ProviderError::Io {
             context: context.into(),
             source,
+        }
+    }
+
+    /// What kind of failure this is; the CLI maps it to an exit code.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            ProviderError::NotFound { .. } => ErrorClass::NotFound,
+            ProviderError::Expired { .. } | ProviderError::Conflict { .. } => ErrorClass::Conflict,
+            ProviderError::NotReady { .. } => ErrorClass::NotReady,
+            ProviderError::Prerequisite { .. } => ErrorClass::Prerequisite,
+            ProviderError::Invalid { .. } => ErrorClass::Usage,
+            ProviderError::Failed { .. } | ProviderError::Io { .. } => ErrorClass::Failed,
         }
     }
 

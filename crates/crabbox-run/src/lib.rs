@@ -8,6 +8,7 @@ pub mod cancel;
 pub mod context;
 pub mod engine;
 pub mod error;
+pub mod exit;
 pub mod forward_env;
 pub mod leases;
 pub mod printer;

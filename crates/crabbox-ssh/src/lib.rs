@@ -11,6 +11,8 @@ mod tools;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crabbox_core::ErrorClass;
+
 pub use connection::{
     control_dir_for, Captured, Connection, OutputSink, Stdin, Stream, StreamOutcome,
     CONTROL_PERSIST,
@@ -43,6 +45,17 @@ pub enum SshError {
         detail: String,
         waited: Duration,
     },
+}
+
+impl SshError {
+    /// What kind of failure this is; the CLI maps it to an exit code.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            SshError::MissingTool(missing) => missing.class(),
+            SshError::NotReady { .. } => ErrorClass::NotReady,
+            _ => ErrorClass::Remote,
+        }
+    }
 }
 
 fn detail_suffix(detail: &str) -> String {

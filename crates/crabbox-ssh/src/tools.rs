@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crabbox_core::ErrorClass;
+
 /// A required executable that is not installed.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{tool} not found on PATH")]
@@ -12,6 +14,10 @@ pub struct MissingTool {
 }
 
 impl MissingTool {
+    pub fn class(&self) -> ErrorClass {
+        ErrorClass::Prerequisite
+    }
+
     pub fn hint(&self) -> String {
         format!(
             "install the {} package (for example `apt-get install {}`)",

@@ -15,6 +15,8 @@ mod watch;
 
 use std::time::Duration;
 
+use crabbox_core::ErrorClass;
+
 pub use engine::{
     prepare, prune_list, quick_skip, sync, Destination, Prepared, SyncOptions, SyncOutcome,
     SyncProgress, MASS_DELETION_LIMIT,
@@ -31,7 +33,7 @@ pub use trailer::{trailer_script, TrailerScanner, TrailerScript, RESYNC_EXIT};
 pub use transfer::{rsync_shell, send, TransferStats};
 pub use watch::{run_watcher, watch_dir, Watch};
 
-/// Sync failures; the CLI maps all of them to exit 6.
+/// Sync failures, all of class `Sync` (a missing rsync included: it stops the sync).
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("{root} is not a git repository")]
@@ -77,6 +79,10 @@ impl SyncError {
             context: context.into(),
             source,
         }
+    }
+
+    pub fn class(&self) -> ErrorClass {
+        ErrorClass::Sync
     }
 
     pub fn hint(&self) -> Option<String> {

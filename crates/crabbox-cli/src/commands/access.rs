@@ -9,6 +9,7 @@ use crabbox_ssh::{shell_quote, Budget};
 use crate::cli::LeaseArgs;
 use crate::context::{provider_flags, App};
 use crate::error::CliResult;
+use crate::exit::ExitStatus;
 use crate::leases;
 
 /// Resolves, claims for this checkout and touches the lease (idle timer reset).
@@ -32,7 +33,7 @@ async fn prepare(
     Ok((resolved.with_lease(lease), target))
 }
 
-pub async fn ssh(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
+pub async fn ssh(app: &mut App, args: LeaseArgs) -> CliResult<ExitStatus> {
     let (resolved, target) = prepare(app, &args, "crabbox ssh --id <lease-or-slug>").await?;
     let ssh = crabbox_ssh::find_tool("ssh")?;
     let words: Vec<String> = std::iter::once(ssh.display().to_string())
@@ -41,10 +42,10 @@ pub async fn ssh(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
         .map(|word| shell_quote(&word))
         .collect();
     app.printer.out(words.join(" "));
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-pub async fn connect(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
+pub async fn connect(app: &mut App, args: LeaseArgs) -> CliResult<ExitStatus> {
     let (resolved, target) = prepare(app, &args, "crabbox connect --id <lease-or-slug>").await?;
     let connection = leases::connect(app, resolved.provider.as_ref(), &resolved.lease).await?;
     let lease = &resolved.lease;
@@ -81,5 +82,6 @@ pub async fn connect(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
         .provider
         .touch(&lease.id, Some(LeaseState::Ready), None)
         .await;
-    Ok(status.code().unwrap_or(255))
+    // ssh exits with the remote command's code (255 for its own failures).
+    Ok(ExitStatus::Remote(status.code().unwrap_or(255)))
 }

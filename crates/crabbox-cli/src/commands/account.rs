@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::cli::{JsonArgs, LoginArgs};
 use crate::context::App;
 use crate::error::{CliError, CliResult};
+use crate::exit::ExitStatus;
 use crate::user_config;
 
 fn read_token() -> CliResult<String> {
@@ -25,7 +26,7 @@ fn read_token() -> CliResult<String> {
     Ok(token)
 }
 
-pub async fn login(app: &mut App, args: LoginArgs) -> CliResult<i32> {
+pub async fn login(app: &mut App, args: LoginArgs) -> CliResult<ExitStatus> {
     let config = app.config(None, Vec::new())?;
     let url = args
         .url
@@ -62,10 +63,10 @@ pub async fn login(app: &mut App, args: LoginArgs) -> CliResult<i32> {
         whoami.admin
     ));
     app.printer.note(format!("wrote {}", path.display()));
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-pub fn logout(app: &mut App) -> CliResult<i32> {
+pub fn logout(app: &mut App) -> CliResult<ExitStatus> {
     let path = app.user_config_path();
     if user_config::remove_token(&path)? {
         app.printer.note(format!(
@@ -80,10 +81,10 @@ pub fn logout(app: &mut App) -> CliResult<i32> {
         app.printer
             .warn("CRABBOX_COORDINATOR_TOKEN is still set in this environment");
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-pub async fn whoami(app: &mut App, args: JsonArgs) -> CliResult<i32> {
+pub async fn whoami(app: &mut App, args: JsonArgs) -> CliResult<ExitStatus> {
     let (_, config) = app.repo_config(Vec::new())?;
     let client = app.coordinator(&config)?.ok_or_else(requires_coordinator)?;
     let whoami = client.whoami().await?;
@@ -109,7 +110,7 @@ pub async fn whoami(app: &mut App, args: JsonArgs) -> CliResult<i32> {
             client.base_url()
         ));
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// Commands that only make sense against a coordinator.

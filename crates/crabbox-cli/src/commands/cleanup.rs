@@ -9,9 +9,10 @@ use crabbox_providers::Provider;
 use crate::cli::CleanupArgs;
 use crate::context::{provider_flags, App};
 use crate::error::{CliError, CliResult};
+use crate::exit::ExitStatus;
 use crate::leases;
 
-pub async fn cleanup(app: &mut App, args: CleanupArgs) -> CliResult<i32> {
+pub async fn cleanup(app: &mut App, args: CleanupArgs) -> CliResult<ExitStatus> {
     let (_, config) = app.repo_config(provider_flags(&args.provider))?;
     let settings = config.settings();
     let brokered = settings.coordinator().is_some()
@@ -65,7 +66,7 @@ pub async fn cleanup(app: &mut App, args: CleanupArgs) -> CliResult<i32> {
         app.printer
             .note(format!("no leases (provider {})", provider.spec().name));
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// Claims of `provider` whose lease its inventory no longer has. Only a

@@ -3,17 +3,18 @@
 
 use std::net::ToSocketAddrs;
 
-use crabbox_proto::ExitCode;
+use crabbox_proto::{ErrorClass, ExitCode};
 
 use crate::cli::{ServeArgs, TokenArgs};
 use crate::context::App;
 use crate::error::{CliError, CliResult};
+use crate::exit::ExitStatus;
 
 const DATABASE_SCHEMES: [&str; 3] = ["sqlite:", "postgres://", "postgresql://"];
 const URL_FILE_HINT: &str = "put the URL in CRABBOX_DATABASE_URL, or in a file named by --database-file or CRABBOX_DATABASE_URL_FILE";
 
 /// Checks the flags, then serves until SIGINT or SIGTERM.
-pub fn serve(app: &App, args: ServeArgs) -> CliResult<i32> {
+pub fn serve(app: &App, args: ServeArgs) -> CliResult<ExitStatus> {
     if args
         .listen
         .to_socket_addrs()
@@ -40,11 +41,12 @@ pub fn serve(app: &App, args: ServeArgs) -> CliResult<i32> {
                 format!("cannot start a runtime: {error}"),
             )
         })?;
+    crabbox_coordinator::log_to_stderr();
     let result = runtime.block_on(crabbox_coordinator::run(options));
     runtime.shutdown_background();
     result
-        .map(|()| 0)
-        .map_err(|message| CliError::new(ExitCode::Failure, message))
+        .map(|()| ExitStatus::Success)
+        .map_err(|error| CliError::classified(ErrorClass::Failed, error))
 }
 
 /// The database URL from, in order, `--database`, `--database-file`,
@@ -121,7 +123,7 @@ const TOKEN_TTL_RANGE: std::ops::RangeInclusive<u64> = 3600..=365 * 86_400;
 /// Prints a `cbxu_` user token for `--owner`, signed with the session secret the
 /// coordinator verifies it with. There is no browser login on this build, so this
 /// is how an operator hands a teammate a personal token.
-pub fn token(app: &App, args: TokenArgs) -> CliResult<i32> {
+pub fn token(app: &App, args: TokenArgs) -> CliResult<ExitStatus> {
     let secret = crabbox_core::Secret::from_setting(
         app.env.get("CRABBOX_SESSION_SECRET").map(String::as_str),
     )
@@ -152,5 +154,5 @@ pub fn token(app: &App, args: TokenArgs) -> CliResult<i32> {
         ttl as i64,
     );
     app.printer.out(token);
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

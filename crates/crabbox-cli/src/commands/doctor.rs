@@ -1,10 +1,12 @@
 //! `crabbox doctor`: read-only checks of config, tools and the provider.
 
+use crabbox_proto::ExitCode;
 use serde_json::json;
 
 use crate::cli::DoctorArgs;
 use crate::context::{provider_flags, App};
 use crate::error::CliResult;
+use crate::exit::ExitStatus;
 
 struct Check {
     status: &'static str,
@@ -70,7 +72,7 @@ fn tool_check(tool: &str) -> Check {
     }
 }
 
-pub async fn doctor(app: &mut App, args: DoctorArgs) -> CliResult<i32> {
+pub async fn doctor(app: &mut App, args: DoctorArgs) -> CliResult<ExitStatus> {
     let (_, config) = app.repo_config(provider_flags(&args.provider))?;
     let mut checks = vec![config_check(app, &config)];
     if let Some(check) = broker_check(app, &config).await {
@@ -125,14 +127,13 @@ pub async fn doctor(app: &mut App, args: DoctorArgs) -> CliResult<i32> {
         }
         None => None,
     };
-    let code = report(
+    Ok(report(
         app,
         &checks,
         provider.spec().name,
         args.json,
         matrix.as_ref(),
-    );
-    Ok(code)
+    ))
 }
 
 /// `broker`: who the configured coordinator says we are (read-only).
@@ -166,14 +167,14 @@ async fn broker_check(app: &App, config: &crabbox_config::Config) -> Option<Chec
     })
 }
 
-/// Prints the checks; the exit code is 1 when any failed or is missing.
+/// Prints the checks; the command fails (exit 1) when any failed or is missing.
 fn report(
     app: &App,
     checks: &[Check],
     provider: &str,
     json: bool,
     matrix: Option<&crabbox_pond::Matrix>,
-) -> i32 {
+) -> ExitStatus {
     let ok = checks
         .iter()
         .all(|check| !matches!(check.status, "failed" | "missing"));
@@ -209,8 +210,8 @@ fn report(
         }
     }
     if ok {
-        0
+        ExitStatus::Success
     } else {
-        1
+        ExitStatus::Failure(ExitCode::Failure)
     }
 }

@@ -1,12 +1,14 @@
 //! Local information commands: `providers`, `claims list`, `config path|show`.
 
+use crabbox_proto::ExitCode;
 use serde_json::json;
 
 use crate::cli::{ConfigShowArgs, JsonArgs};
 use crate::context::{provider_flags, App};
 use crate::error::CliResult;
+use crate::exit::ExitStatus;
 
-pub fn providers(app: &App, args: JsonArgs) -> CliResult<i32> {
+pub fn providers(app: &App, args: JsonArgs) -> CliResult<ExitStatus> {
     let specs = crabbox_providers::specs();
     if args.json {
         app.printer.json(&serde_json::Value::Array(
@@ -26,7 +28,7 @@ pub fn providers(app: &App, args: JsonArgs) -> CliResult<i32> {
                 })
                 .collect(),
         ));
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     for spec in specs {
         let features: Vec<&str> = spec.features.iter().map(|f| f.as_str()).collect();
@@ -43,10 +45,10 @@ pub fn providers(app: &App, args: JsonArgs) -> CliResult<i32> {
             spec.description
         ));
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-pub fn claims_list(app: &App, args: JsonArgs) -> CliResult<i32> {
+pub fn claims_list(app: &App, args: JsonArgs) -> CliResult<ExitStatus> {
     let listing = app.claims.list();
     if args.json {
         app.printer.out(crabbox_core::listing_json_string(&listing));
@@ -54,20 +56,25 @@ pub fn claims_list(app: &App, args: JsonArgs) -> CliResult<i32> {
         let text = crabbox_core::listing_text(&listing);
         app.printer.out(text.trim_end());
     }
-    Ok(if listing.is_clean() { 0 } else { 2 })
+    // The listing names the malformed claim files; the exit code says there were some.
+    Ok(if listing.is_clean() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure(ExitCode::Usage)
+    })
 }
 
-pub fn config_path(app: &App) -> CliResult<i32> {
+pub fn config_path(app: &App) -> CliResult<ExitStatus> {
     let config = app.config(None, Vec::new())?;
     let path = config
         .path()
         .map(|path| path.to_path_buf())
         .unwrap_or_else(|| app.paths.user_config_file());
     app.printer.out(path.display().to_string());
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-pub fn config_show(app: &App, args: ConfigShowArgs) -> CliResult<i32> {
+pub fn config_show(app: &App, args: ConfigShowArgs) -> CliResult<ExitStatus> {
     let config = app.repo_config_unchecked(provider_flags(&args.provider))?;
     if args.json {
         app.printer.json(&crabbox_config::show_json(&config));
@@ -75,10 +82,10 @@ pub fn config_show(app: &App, args: ConfigShowArgs) -> CliResult<i32> {
         app.printer
             .out(crabbox_config::show_text(&config).trim_end());
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-pub fn sync_plan(app: &App, args: crate::cli::SyncPlanArgs) -> CliResult<i32> {
+pub fn sync_plan(app: &App, args: crate::cli::SyncPlanArgs) -> CliResult<ExitStatus> {
     let repo = app.repo();
     if !repo.is_git {
         return Err(crabbox_sync::SyncError::NotARepository {
@@ -99,5 +106,5 @@ pub fn sync_plan(app: &App, args: crate::cli::SyncPlanArgs) -> CliResult<i32> {
         app.printer
             .out(crabbox_sync::plan_text(&manifest, &guardrail, &rules, args.limit).trim_end());
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

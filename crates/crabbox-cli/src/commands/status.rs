@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::cli::{ListArgs, StatusArgs};
 use crate::context::{provider_flags, App};
 use crate::error::{CliError, CliResult};
+use crate::exit::ExitStatus;
 use crate::leases::{self, seconds_text, timestamp};
 
 /// True when the lease's SSH port accepts a TCP connection right now.
@@ -105,7 +106,7 @@ fn status_line(lease: &Lease, ready: bool) -> String {
     )
 }
 
-pub async fn status(app: &mut App, args: StatusArgs) -> CliResult<i32> {
+pub async fn status(app: &mut App, args: StatusArgs) -> CliResult<ExitStatus> {
     let value = leases::lease_value(
         &args.lease.id,
         &args.lease.lease,
@@ -161,10 +162,10 @@ pub async fn status(app: &mut App, args: StatusArgs) -> CliResult<i32> {
     } else {
         app.printer.out(status_line(&lease, ready));
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-pub async fn inspect(app: &mut App, args: crate::cli::LeaseJsonArgs) -> CliResult<i32> {
+pub async fn inspect(app: &mut App, args: crate::cli::LeaseJsonArgs) -> CliResult<ExitStatus> {
     let value = leases::lease_value(
         &args.lease.id,
         &args.lease.lease,
@@ -176,7 +177,7 @@ pub async fn inspect(app: &mut App, args: crate::cli::LeaseJsonArgs) -> CliResul
     let ready = ready(app, &lease).await;
     if args.json {
         app.printer.json(&status_json(app, &lease, ready));
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     let key = leases::LeaseHome::new(&app.paths, &lease.id).lease_key();
     let dash = |text: &str| {
@@ -229,7 +230,7 @@ pub async fn inspect(app: &mut App, args: crate::cli::LeaseJsonArgs) -> CliResul
         lines.push(format!("label.{key}={}", dash(value)));
     }
     app.printer.out(lines.join("\n"));
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// Hetzner-shaped server objects, as SSH backends emit for `list --json`.
@@ -246,7 +247,7 @@ fn server_json(lease: &Lease) -> serde_json::Value {
     })
 }
 
-pub async fn list(app: &mut App, args: ListArgs) -> CliResult<i32> {
+pub async fn list(app: &mut App, args: ListArgs) -> CliResult<ExitStatus> {
     let pond = crabbox_pond::validate_pond(args.pond.as_deref().unwrap_or(""))?;
     let config = app.config(None, provider_flags(&args.provider))?;
     let selected = app.provider(&config, false)?;
@@ -278,7 +279,7 @@ pub async fn list(app: &mut App, args: ListArgs) -> CliResult<i32> {
                 app.printer.json(&pond_view(
                     serde_json::to_value(&records).expect("leases serialize"),
                 ));
-                return Ok(0);
+                return Ok(ExitStatus::Success);
             }
             records
                 .iter()
@@ -292,7 +293,7 @@ pub async fn list(app: &mut App, args: ListArgs) -> CliResult<i32> {
                 app.printer.json(&pond_view(serde_json::Value::Array(
                     leases.iter().map(server_json).collect(),
                 )));
-                return Ok(0);
+                return Ok(ExitStatus::Success);
             }
             leases
         }
@@ -315,5 +316,5 @@ pub async fn list(app: &mut App, args: ListArgs) -> CliResult<i32> {
             lease.keep,
         ));
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

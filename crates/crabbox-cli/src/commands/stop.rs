@@ -8,9 +8,10 @@ use serde_json::json;
 use crate::cli::{HeartbeatArgs, LeaseArgs};
 use crate::context::{provider_flags, App};
 use crate::error::{CliError, CliResult};
+use crate::exit::ExitStatus;
 use crate::leases::{self, timestamp};
 
-pub async fn stop(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
+pub async fn stop(app: &mut App, args: LeaseArgs) -> CliResult<ExitStatus> {
     let value = leases::lease_value(&args.id, &args.lease, "crabbox stop --id <lease-or-slug>")?;
     // The checkout's config too: it may set `sealosDevbox.deleteOnRelease`.
     let (_, config) = app.repo_config(provider_flags(&args.provider))?;
@@ -45,7 +46,7 @@ pub async fn stop(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
             app.forget(&provider, &value);
             app.printer
                 .note(format!("lease {value} is already gone; nothing to stop"));
-            return Ok(0);
+            return Ok(ExitStatus::Success);
         }
         Err(error) => return Err(error),
     };
@@ -73,7 +74,7 @@ pub async fn stop(app: &mut App, args: LeaseArgs) -> CliResult<i32> {
             lease.id
         )),
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// A canonical lease ID or a slug Crabbox generated: a name a lease had, which
@@ -82,7 +83,7 @@ fn names_a_lease(value: &str) -> bool {
     LeaseId::parse(value).is_some() || crabbox_core::is_generated_slug(value)
 }
 
-pub async fn heartbeat(app: &mut App, args: HeartbeatArgs) -> CliResult<i32> {
+pub async fn heartbeat(app: &mut App, args: HeartbeatArgs) -> CliResult<ExitStatus> {
     let value = leases::lease_value(
         &args.lease.id,
         &args.lease.lease,
@@ -139,5 +140,5 @@ pub async fn heartbeat(app: &mut App, args: HeartbeatArgs) -> CliResult<i32> {
             timestamp(lease.expires_at()),
         ));
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

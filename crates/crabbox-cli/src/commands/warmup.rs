@@ -7,9 +7,10 @@ use crate::cli::WarmupArgs;
 use crate::context::{create_flags, App};
 use crate::engine::{HumanMode, HumanReporter, Reporters, RunEvent, RunPlan, RunStatus};
 use crate::error::{CliError, CliResult};
+use crate::exit::ExitStatus;
 use crate::leases::{self, LeaseSettings, LeaseSource};
 
-pub async fn warmup(app: &mut App, args: WarmupArgs) -> CliResult<i32> {
+pub async fn warmup(app: &mut App, args: WarmupArgs) -> CliResult<ExitStatus> {
     // Before any side effect: a signal from here on is seen and cleaned up after.
     let cancel = Cancel::install();
     app.cancel = Some(cancel.clone());
@@ -81,7 +82,7 @@ pub async fn warmup(app: &mut App, args: WarmupArgs) -> CliResult<i32> {
         });
     }
     reporters.finish(RunStatus::Succeeded, Some(0), 0).await;
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 fn interrupted(code: crabbox_proto::ExitCode) -> CliError {

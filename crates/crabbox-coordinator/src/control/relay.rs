@@ -32,9 +32,11 @@ pub async fn run(coordinator: Coordinator, mut stopped: watch::Receiver<bool>) {
                     error = relay(&coordinator, listener) => error,
                     _ = raised(&mut stopped) => return,
                 };
-                eprintln!("coordinator: listening for event appends failed: {error}; reconnecting");
+                tracing::warn!(
+                    "coordinator: listening for event appends failed: {error}; reconnecting"
+                );
             }
-            Err(error) => eprintln!(
+            Err(error) => tracing::warn!(
                 "coordinator: cannot listen for event appends: {error}; retrying in {retry:?}"
             ),
         }

@@ -102,7 +102,7 @@ impl Subscriptions {
         {
             Ok(page) => page,
             Err(error) => {
-                eprintln!("coordinator: control socket reading {run_id}: {error}");
+                tracing::error!("coordinator: control socket reading {run_id}: {error}");
                 self.stale.insert(run_id);
                 return link
                     .error("internal_error", "reading the run's events failed")
@@ -186,7 +186,7 @@ impl Subscriptions {
         {
             Ok(page) => page,
             Err(error) => {
-                eprintln!("coordinator: control socket catching up {run_id}: {error}");
+                tracing::error!("coordinator: control socket catching up {run_id}: {error}");
                 self.stale.insert(run_id.to_string());
                 return Ok(());
             }

@@ -139,7 +139,7 @@ pub async fn delete_claimed(
         })
         .await;
     if let Err(Update::Store(error)) = recorded {
-        eprintln!("coordinator: recording the delete of {lease_id}: {error}");
+        tracing::error!("coordinator: recording the delete of {lease_id}: {error}");
     }
     outcome
 }

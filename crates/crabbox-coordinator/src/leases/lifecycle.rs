@@ -137,7 +137,7 @@ pub async fn release(
         if let Err(error) =
             cleanup::delete_claimed(coordinator, &lease.id, &lease.provider, token).await
         {
-            eprintln!(
+            tracing::warn!(
                 "coordinator: deleting the machine of {}: {error} (maintenance retries)",
                 lease.id
             );

@@ -29,7 +29,7 @@ pub async fn ready(State(coordinator): State<Coordinator>) -> (StatusCode, Json<
             }),
         ),
         Err(error) => {
-            eprintln!("coordinator: readiness check failed: {error}");
+            tracing::error!("coordinator: readiness check failed: {error}");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(Health {

@@ -183,7 +183,7 @@ mod tests {
             panic!("islo without a key built an adapter");
         };
         assert_eq!(error.to_string(), "provider=islo requires ISLO_API_KEY");
-        assert_eq!(error.exit_code(), 3);
+        assert_eq!(error.class(), crabbox_proto::ErrorClass::Prerequisite);
         let with_key = |name: &str| (name == "E2B_API_KEY").then(|| "k".to_string());
         let adapter = adapter_for("e2b", &with_key).unwrap().unwrap();
         assert_eq!(adapter.provider(), "e2b");

@@ -301,7 +301,7 @@ mod tests {
             "cbx_0123456789ab",
         ] {
             let error = sandbox_name(bad).unwrap_err();
-            assert_eq!(error.exit_code(), 2, "{bad}");
+            assert_eq!(error.class(), crabbox_proto::ErrorClass::Usage, "{bad}");
         }
     }
 }

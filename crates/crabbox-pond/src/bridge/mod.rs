@@ -14,6 +14,7 @@ mod resolve;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use crabbox_proto::ErrorClass;
 
 pub use catalog::{adapter_for, declaration, declarations, none_note, Declaration};
 pub use e2b::E2bAdapter;
@@ -120,20 +121,22 @@ pub enum BridgeError {
 }
 
 impl BridgeError {
-    /// Exit code per docs/exit-codes.md.
-    pub fn exit_code(&self) -> i32 {
+    /// What kind of failure this is; the CLI maps it to an exit code.
+    pub fn class(&self) -> ErrorClass {
         match self {
             BridgeError::InvalidPort { .. }
             | BridgeError::InvalidLease { .. }
-            | BridgeError::InvalidSetting { .. } => 2,
-            BridgeError::MissingSetting { .. } => 3,
+            | BridgeError::InvalidSetting { .. } => ErrorClass::Usage,
+            BridgeError::MissingSetting { .. } => ErrorClass::Prerequisite,
             BridgeError::Api {
                 status: 401 | 403, ..
-            } => 3,
-            BridgeError::NotFound { .. }
-            | BridgeError::NotOwned { .. }
-            | BridgeError::NotReady { .. } => 4,
-            _ => 1,
+            } => ErrorClass::Auth,
+            BridgeError::NotFound { .. } => ErrorClass::NotFound,
+            // A deployment still building is a state of the lease, like one that
+            // is not ours; waiting for SSH readiness is a different failure.
+            BridgeError::NotOwned { .. } | BridgeError::NotReady { .. } => ErrorClass::Conflict,
+            BridgeError::Transport { .. } => ErrorClass::Unavailable,
+            _ => ErrorClass::Failed,
         }
     }
 

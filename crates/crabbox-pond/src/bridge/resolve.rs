@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crabbox_proto::ErrorClass;
+
 use super::{BridgeAdapter, BridgeError};
 use crate::{build_row, sort_rows, PeerRow, PeerSource, Transport};
 
@@ -22,7 +24,7 @@ pub struct ShareRequest {
 pub struct ResolveError {
     pub provider: String,
     pub message: String,
-    pub exit_code: i32,
+    pub class: ErrorClass,
     pub hint: String,
 }
 
@@ -31,7 +33,7 @@ impl ResolveError {
         ResolveError {
             provider: provider.to_string(),
             message,
-            exit_code: source.exit_code(),
+            class: source.class(),
             hint: source.hint(),
         }
     }

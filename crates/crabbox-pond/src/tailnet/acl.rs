@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crabbox_core::Secret;
+use crabbox_proto::ErrorClass;
 
 use super::merge::{merge_policy, rows_present, MergeError};
 use super::settings::AclSettings;
@@ -63,8 +64,8 @@ impl AclError {
         }
     }
 
-    /// Exit code per docs/exit-codes.md: refused credentials are 3, the rest 1.
-    pub fn exit_code(&self) -> i32 {
+    /// What kind of failure this is; the CLI maps it to an exit code.
+    pub fn class(&self) -> ErrorClass {
         match self {
             AclError::Read {
                 status: Some(401 | 403),
@@ -73,8 +74,9 @@ impl AclError {
             | AclError::Update {
                 status: Some(401 | 403),
                 ..
-            } => 3,
-            _ => 1,
+            } => ErrorClass::Auth,
+            AclError::Client(_) => ErrorClass::Unavailable,
+            _ => ErrorClass::Failed,
         }
     }
 }

@@ -243,8 +243,9 @@ mod tests {
             message: "active lease limit exceeded: 2/1".into(),
         };
         let wrapped = provider_error(error, "cbx_0123456789ab");
-        assert_eq!(client_error(&wrapped).unwrap().exit_code().code(), 3);
+        assert_eq!(client_error(&wrapped).unwrap().class(), ErrorClass::Limit);
         assert!(wrapped.to_string().contains("2/1"), "{wrapped}");
+        assert_eq!(crate::error::CliError::from(wrapped).code.code(), 3);
         let ended = ClientError::Api {
             status: 409,
             code: "lease_expired".into(),

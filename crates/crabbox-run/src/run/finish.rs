@@ -7,6 +7,7 @@ use crabbox_proto::ExitCode;
 use super::{Outcome, Session, StopAfter};
 use crate::engine::{RunEvent, RunStatus};
 use crate::error::{CliError, CliResult};
+use crate::exit::ExitStatus;
 
 fn outcome_status(outcome: &Outcome) -> RunStatus {
     match outcome {
@@ -22,7 +23,7 @@ impl Session<'_> {
         stop_after: StopAfter,
         outcome: Outcome,
         started: Instant,
-    ) -> CliResult<i32> {
+    ) -> CliResult<ExitStatus> {
         let failed = outcome.failed();
         let keep = self.options.keep.unwrap_or(false);
         let created = self.handle.created;
@@ -83,10 +84,10 @@ impl Session<'_> {
         match outcome {
             Outcome::Exited(0) => match cleanup_error {
                 Some(error) => Err(CliError::new(ExitCode::Remote, error.message)),
-                None => Ok(0),
+                None => Ok(ExitStatus::Success),
             },
-            Outcome::Exited(code) => Ok(code),
-            Outcome::Interrupted(code) => Ok(code.code()),
+            Outcome::Exited(code) => Ok(ExitStatus::Remote(code)),
+            Outcome::Interrupted(code) => Ok(ExitStatus::Failure(code)),
             Outcome::Failed(error) => Err(error),
         }
     }

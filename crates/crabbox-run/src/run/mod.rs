@@ -20,6 +20,7 @@ use crate::context::App;
 use crate::engine::reporter::{CoordinatorReporter, HistoryReporter, RemoteRun};
 use crate::engine::{HumanMode, HumanReporter, Reporters, RunEvent, RunPlan, RunStatus};
 use crate::error::{CliError, CliResult};
+use crate::exit::ExitStatus;
 use crate::leases::{self, LeaseHandle, LeaseSettings, LeaseSource};
 
 /// What one `crabbox run` asks for, independent of how it was parsed.
@@ -121,7 +122,7 @@ struct Session<'a> {
     stdin: crabbox_ssh::Stdin,
 }
 
-pub async fn run(app: &App, options: RunOptions, inputs: RunInputs<'_>) -> CliResult<i32> {
+pub async fn run(app: &App, options: RunOptions, inputs: RunInputs<'_>) -> CliResult<ExitStatus> {
     let RunInputs {
         config,
         repo,
@@ -255,7 +256,7 @@ async fn failed_before_lease(
     reporters: &mut Reporters,
     cancel: &Cancel,
     error: CliError,
-) -> CliResult<i32> {
+) -> CliResult<ExitStatus> {
     let error = leases::interrupted_or(cancel, error);
     let code = error.code.code();
     reporters.emit(RunEvent::Failed {

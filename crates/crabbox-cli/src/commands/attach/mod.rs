@@ -8,11 +8,13 @@ mod output;
 use std::time::Duration;
 
 use crabbox_proto::wire::{Run, RunState};
+use crabbox_proto::ExitCode;
 
 use crate::cli::AttachArgs;
 use crate::commands::history::run_value;
 use crate::context::App;
 use crate::error::{CliError, CliResult};
+use crate::exit::ExitStatus;
 use follow::Follow;
 use output::Output;
 
@@ -28,15 +30,15 @@ fn poll_interval(text: &str) -> CliResult<Duration> {
 }
 
 /// The run's own exit code; a failed run without one exits 1.
-fn exit_code(run: &Run) -> i32 {
+fn exit_status(run: &Run) -> ExitStatus {
     match run.exit_code {
-        Some(code) => i32::try_from(code).unwrap_or(1),
-        None if run.state == RunState::Failed => 1,
-        None => 0,
+        Some(code) => ExitStatus::Remote(i32::try_from(code).unwrap_or(1)),
+        None if run.state == RunState::Failed => ExitStatus::Failure(ExitCode::Failure),
+        None => ExitStatus::Success,
     }
 }
 
-pub async fn attach(app: &App, args: AttachArgs) -> CliResult<i32> {
+pub async fn attach(app: &App, args: AttachArgs) -> CliResult<ExitStatus> {
     let run_id = run_value(&args.id, &args.run, USAGE)?;
     let poll = poll_interval(&args.poll)?;
     let (_, config) = app.repo_config(Vec::new())?;
@@ -58,7 +60,7 @@ pub async fn attach(app: &App, args: AttachArgs) -> CliResult<i32> {
     } else {
         follow.drain(run).await?
     };
-    Ok(exit_code(&finished))
+    Ok(exit_status(&finished))
 }
 
 #[cfg(test)]
@@ -72,10 +74,10 @@ mod tests {
             exit_code,
             ..Run::default()
         };
-        assert_eq!(exit_code(&run(RunState::Succeeded, Some(0))), 0);
-        assert_eq!(exit_code(&run(RunState::Failed, Some(3))), 3);
-        assert_eq!(exit_code(&run(RunState::Failed, None)), 1);
-        assert_eq!(exit_code(&run(RunState::Succeeded, None)), 0);
+        assert_eq!(exit_status(&run(RunState::Succeeded, Some(0))).code(), 0);
+        assert_eq!(exit_status(&run(RunState::Failed, Some(3))).code(), 3);
+        assert_eq!(exit_status(&run(RunState::Failed, None)).code(), 1);
+        assert_eq!(exit_status(&run(RunState::Succeeded, None)).code(), 0);
     }
 
     #[test]

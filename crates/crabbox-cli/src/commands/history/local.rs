@@ -7,6 +7,7 @@ use super::{print_events, print_log, print_runs};
 use crate::cli::{EventsArgs, HistoryArgs, LogsArgs};
 use crate::context::App;
 use crate::error::{CliError, CliResult};
+use crate::exit::ExitStatus;
 
 /// Opens the history with runs whose CLI died already marked as lost, so no
 /// listing shows them `running` forever.
@@ -33,7 +34,7 @@ fn not_found(run: &str) -> CliError {
     .with_hint("`crabbox history` lists recorded runs")
 }
 
-pub fn history(app: &App, args: HistoryArgs) -> CliResult<i32> {
+pub fn history(app: &App, args: HistoryArgs) -> CliResult<ExitStatus> {
     let history = open(app)?;
     let runs = history
         .list_runs(&RunFilter {
@@ -43,10 +44,10 @@ pub fn history(app: &App, args: HistoryArgs) -> CliResult<i32> {
         })
         .map_err(failure)?;
     print_runs(app, &runs, args.json);
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-pub fn logs(app: &App, run_id: &str, args: LogsArgs) -> CliResult<i32> {
+pub fn logs(app: &App, run_id: &str, args: LogsArgs) -> CliResult<ExitStatus> {
     let history = open(app)?;
     let run = history
         .get_run(run_id)
@@ -55,10 +56,10 @@ pub fn logs(app: &App, run_id: &str, args: LogsArgs) -> CliResult<i32> {
     let (bytes, truncated) = history.log(run_id).map_err(failure)?.unwrap_or_default();
     let text = String::from_utf8_lossy(&bytes).into_owned();
     print_log(app, &run, text, truncated, &args);
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-pub fn events(app: &App, run_id: &str, args: EventsArgs) -> CliResult<i32> {
+pub fn events(app: &App, run_id: &str, args: EventsArgs) -> CliResult<ExitStatus> {
     let history = open(app)?;
     history
         .get_run(run_id)
@@ -71,5 +72,5 @@ pub fn events(app: &App, run_id: &str, args: EventsArgs) -> CliResult<i32> {
         events.retain(|event| &event.kind == kind);
     }
     print_events(app, &events, args.json);
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

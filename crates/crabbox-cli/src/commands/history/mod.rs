@@ -9,6 +9,7 @@ pub use remote::event_record;
 use crate::cli::{EventsArgs, HistoryArgs, LogsArgs};
 use crate::context::App;
 use crate::error::{CliError, CliResult};
+use crate::exit::ExitStatus;
 
 pub fn run_value(
     id: &Option<String>,
@@ -91,7 +92,7 @@ fn print_events(app: &App, events: &[crabbox_history::EventRecord], json: bool) 
     }
 }
 
-pub async fn history(app: &App, args: HistoryArgs) -> CliResult<i32> {
+pub async fn history(app: &App, args: HistoryArgs) -> CliResult<ExitStatus> {
     let (_, config) = app.repo_config(Vec::new())?;
     match app.coordinator(&config)? {
         Some(client) => remote::history(app, &client, args).await,
@@ -99,7 +100,7 @@ pub async fn history(app: &App, args: HistoryArgs) -> CliResult<i32> {
     }
 }
 
-pub async fn logs(app: &App, args: LogsArgs) -> CliResult<i32> {
+pub async fn logs(app: &App, args: LogsArgs) -> CliResult<ExitStatus> {
     let run_id = run_value(&args.id, &args.run, "crabbox logs <run-id> [--tail N]")?;
     let (_, config) = app.repo_config(Vec::new())?;
     match app.coordinator(&config)? {
@@ -108,7 +109,7 @@ pub async fn logs(app: &App, args: LogsArgs) -> CliResult<i32> {
     }
 }
 
-pub async fn events(app: &App, args: EventsArgs) -> CliResult<i32> {
+pub async fn events(app: &App, args: EventsArgs) -> CliResult<ExitStatus> {
     let run_id = run_value(&args.id, &args.run, "crabbox events <run-id> [--after N]")?;
     let (_, config) = app.repo_config(Vec::new())?;
     match app.coordinator(&config)? {

@@ -10,6 +10,7 @@ use super::{print_events, print_log, print_runs};
 use crate::cli::{EventsArgs, HistoryArgs, LogsArgs};
 use crate::context::App;
 use crate::error::CliResult;
+use crate::exit::ExitStatus;
 
 /// The coordinator's page size cap.
 const PAGE: usize = 500;
@@ -75,7 +76,7 @@ pub fn event_record(event: &RunEvent) -> EventRecord {
     }
 }
 
-pub async fn history(app: &App, client: &Client, args: HistoryArgs) -> CliResult<i32> {
+pub async fn history(app: &App, client: &Client, args: HistoryArgs) -> CliResult<ExitStatus> {
     // The coordinator filters by lease ID; a slug is looked up first.
     let lease_id = match &args.lease {
         Some(value) if LeaseId::parse(value).is_none() => Some(client.get_lease(value).await?.id),
@@ -94,19 +95,29 @@ pub async fn history(app: &App, client: &Client, args: HistoryArgs) -> CliResult
         .map(run_record)
         .collect();
     print_runs(app, &runs, args.json);
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-pub async fn logs(app: &App, client: &Client, run_id: &str, args: LogsArgs) -> CliResult<i32> {
+pub async fn logs(
+    app: &App,
+    client: &Client,
+    run_id: &str,
+    args: LogsArgs,
+) -> CliResult<ExitStatus> {
     let run = client.get_run(run_id).await?;
     let text = client.run_logs(run_id).await?;
     print_log(app, &run_record(&run), text, run.log_truncated, &args);
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// Pages with `after`/`limit` until the run has no more events (or `--limit`
 /// events matched).
-pub async fn events(app: &App, client: &Client, run_id: &str, args: EventsArgs) -> CliResult<i32> {
+pub async fn events(
+    app: &App,
+    client: &Client,
+    run_id: &str,
+    args: EventsArgs,
+) -> CliResult<ExitStatus> {
     let wanted = if args.limit == 0 {
         usize::MAX
     } else {
@@ -136,7 +147,7 @@ pub async fn events(app: &App, client: &Client, run_id: &str, args: EventsArgs) 
     }
     events.truncate(wanted);
     print_events(app, &events, args.json);
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 #[cfg(test)]

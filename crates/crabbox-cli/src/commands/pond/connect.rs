@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::cli::PondConnectArgs;
 use crate::context::App;
 use crate::error::{CliError, CliResult};
+use crate::exit::ExitStatus;
 use crate::leases;
 
 fn port_is_free(port: u16) -> bool {
@@ -26,7 +27,7 @@ fn write_private(path: &std::path::Path, text: &str) -> CliResult<()> {
     })
 }
 
-pub async fn connect(app: &mut App, args: PondConnectArgs) -> CliResult<i32> {
+pub async fn connect(app: &mut App, args: PondConnectArgs) -> CliResult<ExitStatus> {
     let pond = super::required_pond(&args.name, "crabbox pond connect NAME")?;
     let claims = super::pond_claims(app, &pond, args.provider.as_deref())?;
     let mut skipped = BTreeSet::new();
@@ -66,7 +67,7 @@ pub async fn connect(app: &mut App, args: PondConnectArgs) -> CliResult<i32> {
     if members.is_empty() {
         app.printer
             .note(format!("pond {pond:?} has no SSH-mesh-capable members"));
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     let members = disambiguate(members);
     let dir = super::pond_dir(app, &pond)?;
@@ -81,14 +82,14 @@ pub async fn connect(app: &mut App, args: PondConnectArgs) -> CliResult<i32> {
             "exports": export_lines(&forwards),
             "forwards": forwards,
         }));
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     let forwards = plan_forwards(&members, port_is_free)?;
     if forwards.is_empty() {
         app.printer.note(format!(
             "pond {pond:?} has no members declaring --expose; nothing to forward"
         ));
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     crabbox_core::ensure_private_dir(&dir).map_err(|error| {
         CliError::new(

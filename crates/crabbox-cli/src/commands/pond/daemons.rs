@@ -13,6 +13,7 @@ use crabbox_proto::ExitCode;
 use crate::cli::PondNameArgs;
 use crate::context::App;
 use crate::error::{CliError, CliResult};
+use crate::exit::ExitStatus;
 
 /// How long every daemon must survive before its exports are printed.
 const HEALTH_GATE: Duration = Duration::from_millis(200);
@@ -44,7 +45,7 @@ struct Started {
 }
 
 /// Kills every started daemon's group and reports `message`.
-fn abandon(started: &mut [Started], message: String) -> CliResult<i32> {
+fn abandon(started: &mut [Started], message: String) -> CliResult<ExitStatus> {
     for daemon in started.iter_mut() {
         kill_group(daemon.child.id() as i32);
         let _ = daemon.child.wait();
@@ -52,7 +53,7 @@ fn abandon(started: &mut [Started], message: String) -> CliResult<i32> {
     Err(CliError::new(ExitCode::Remote, message))
 }
 
-pub(super) async fn export(app: &App, plan: &MeshPlan) -> CliResult<i32> {
+pub(super) async fn export(app: &App, plan: &MeshPlan) -> CliResult<ExitStatus> {
     let commands = plan.commands().map_err(super::plan_error)?;
     let ssh = crabbox_ssh::find_tool("ssh")?;
     stop_recorded(&plan.dir)?;
@@ -131,10 +132,10 @@ pub(super) async fn export(app: &App, plan: &MeshPlan) -> CliResult<i32> {
         plan.forwards.len(),
         plan.pond
     ));
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
-pub async fn disconnect(app: &mut App, args: PondNameArgs) -> CliResult<i32> {
+pub async fn disconnect(app: &mut App, args: PondNameArgs) -> CliResult<ExitStatus> {
     let pond = super::required_pond(&args.name, "crabbox pond disconnect NAME")?;
     let dir = super::pond_dir(app, &pond)?;
     let had_state = daemon_state_path(&dir).exists();
@@ -147,5 +148,5 @@ pub async fn disconnect(app: &mut App, args: PondNameArgs) -> CliResult<i32> {
             "pond {pond:?} disconnected {stopped} SSH-mesh daemon(s)"
         ));
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

@@ -2,7 +2,7 @@
 //! anchor's process group (see `anchor.rs`); any member's exit or an operator signal (INT, TERM, HUP, QUIT, TSTP)
 //! tears the whole mesh down with SIGKILL to every group.
 
-use std::process::{ExitStatus, Stdio};
+use std::process::Stdio;
 
 use crabbox_core::process::kill_group;
 use crabbox_pond::{MeshCommand, MeshPlan};
@@ -13,10 +13,11 @@ use tokio::task::JoinSet;
 
 use crate::context::App;
 use crate::error::{CliError, CliResult};
+use crate::exit::ExitStatus;
 
 struct Exit {
     label: String,
-    status: std::io::Result<ExitStatus>,
+    status: std::io::Result<std::process::ExitStatus>,
     stderr: String,
 }
 
@@ -40,7 +41,7 @@ fn describe(exit: &Exit) -> String {
 }
 
 /// Runs the mesh until a signal (exit 0) or a member exits (its error).
-pub(super) async fn foreground(app: &App, plan: &MeshPlan) -> CliResult<i32> {
+pub(super) async fn foreground(app: &App, plan: &MeshPlan) -> CliResult<ExitStatus> {
     let commands = plan.commands().map_err(super::plan_error)?;
     let ssh = crabbox_ssh::find_tool("ssh")?;
     let anchor = std::env::current_exe().map_err(|error| {
@@ -135,7 +136,7 @@ pub(super) async fn foreground(app: &App, plan: &MeshPlan) -> CliResult<i32> {
         None => {
             app.printer
                 .note(format!("pond {:?} SSH-mesh stopped", plan.pond));
-            Ok(0)
+            Ok(ExitStatus::Success)
         }
         Some(exit) => Err(CliError::new(ExitCode::Remote, describe(&exit)).with_hint(
             "check the member with `crabbox status --id <slug>`; the whole mesh was torn down",

@@ -4,12 +4,12 @@
 use crabbox_core::Claim;
 use crabbox_pond::bridge::{self, ShareRequest};
 use crabbox_pond::{sort_rows, PeerRow, PeerSource};
-use crabbox_proto::ExitCode;
 use serde_json::json;
 
 use crate::cli::PondPeersArgs;
 use crate::context::App;
 use crate::error::{CliError, CliResult};
+use crate::exit::ExitStatus;
 
 /// What each claim's row is built from.
 pub(super) fn sources(claims: &[Claim]) -> Vec<PeerSource> {
@@ -36,16 +36,6 @@ pub(super) fn sources(claims: &[Claim]) -> Vec<PeerSource> {
         .collect()
 }
 
-fn exit_code(code: i32) -> ExitCode {
-    match code {
-        2 => ExitCode::Usage,
-        3 => ExitCode::Provider,
-        4 => ExitCode::Identity,
-        7 => ExitCode::Remote,
-        _ => ExitCode::Failure,
-    }
-}
-
 /// Rows with URL bridges consulted (adapters read their settings from the
 /// environment). With one `--provider` any bridge failure fails the command.
 pub(super) async fn rows(
@@ -57,13 +47,14 @@ pub(super) async fn rows(
     let mut rows = bridge::resolve_pond(&sources(claims), single_provider, share, &load)
         .await
         .map_err(|error| {
-            CliError::new(exit_code(error.exit_code), error.to_string()).with_hint(error.hint)
+            let hint = error.hint.clone();
+            CliError::classified(error.class, error).with_hint(hint)
         })?;
     sort_rows(&mut rows);
     Ok(rows)
 }
 
-pub async fn peers(app: &mut App, args: PondPeersArgs) -> CliResult<i32> {
+pub async fn peers(app: &mut App, args: PondPeersArgs) -> CliResult<ExitStatus> {
     let raw = args.pond.as_deref().unwrap_or("");
     if raw.trim().is_empty() {
         return Err(CliError::usage("--pond is required")
@@ -93,5 +84,5 @@ pub async fn peers(app: &mut App, args: PondPeersArgs) -> CliResult<i32> {
             app.printer.out(row.text());
         }
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }

@@ -4,15 +4,16 @@
 use crate::cli::PondReleaseArgs;
 use crate::context::App;
 use crate::error::CliResult;
+use crate::exit::ExitStatus;
 use crate::leases;
 
-pub async fn release(app: &mut App, args: PondReleaseArgs) -> CliResult<i32> {
+pub async fn release(app: &mut App, args: PondReleaseArgs) -> CliResult<ExitStatus> {
     let pond = super::required_pond(&args.name.join(" "), "crabbox pond release NAME")?;
     let claims = super::pond_claims(app, &pond, None)?;
     if claims.is_empty() {
         app.printer
             .out(format!("pond {pond:?} has no active leases"));
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     app.printer.note(format!(
         "releasing pond {pond:?} ({} lease(s))",
@@ -56,6 +57,6 @@ pub async fn release(app: &mut App, args: PondReleaseArgs) -> CliResult<i32> {
     }
     match first_error {
         Some(error) => Err(error),
-        None => Ok(0),
+        None => Ok(ExitStatus::Success),
     }
 }

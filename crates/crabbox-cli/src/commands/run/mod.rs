@@ -10,11 +10,12 @@ use crate::cancel::Cancel;
 use crate::cli::RunArgs;
 use crate::context::{create_flags, App};
 use crate::error::{CliError, CliResult};
+use crate::exit::ExitStatus;
 use crate::leases::LeaseSettings;
 
 pub use sync_options::sync_options;
 
-pub async fn run(app: &mut App, args: RunArgs) -> CliResult<i32> {
+pub async fn run(app: &mut App, args: RunArgs) -> CliResult<ExitStatus> {
     // Before any side effect: a signal from here on is seen and cleaned up after.
     let cancel = Cancel::install();
     app.cancel = Some(cancel.clone());
