@@ -26,4 +26,4 @@ pub use leases::LeaseFilter;
 pub use notify::{Announcement, AppendListener, APPENDS_CHANNEL};
 pub use record::{LeasePrivate, LeaseRecord};
 pub use runs::RunFilter;
-pub use scratch::scratch_postgres_database;
+pub use scratch::ScratchDatabase;
