@@ -1,12 +1,12 @@
-//! Pins the text of `crabbox run` and `crabbox warmup` on the `local` provider
-//! (every line on stdout and stderr, and the exit code) and the local history
-//! events of one run, so the run engine can be restructured without changing
-//! what users and scripts see.
+//! Pins the text of `crabbox run` and `crabbox warmup` (every line on stdout
+//! and stderr, and the exit code) on the `local` provider and on a static `ssh`
+//! host, and the local history events of one run, so the run engine can be
+//! restructured without changing what users and scripts see.
 
 mod snapshotting;
 
 use crabbox_testkit::{Output, Sandbox};
-use snapshotting::{pretty, run_filters, sandbox, transcript};
+use snapshotting::{pretty, regex_literal, run_filters, sandbox, transcript};
 
 /// Snapshots the transcript of `output` with the run filters.
 fn assert_transcript(name: &str, sandbox: &Sandbox, output: &Output) {
@@ -101,4 +101,42 @@ fn local_history_events_of_one_run() {
     let events = sandbox.expect(0, &["events", &run_id, "--json"]).json();
     let settings = run_filters(&sandbox, &[&run.stdout, &run.stderr]);
     settings.bind(|| insta::assert_snapshot!("local_history_events", pretty(&events)));
+}
+
+/// The static (`ssh`) provider: no lease is created or released, the primary
+/// port is closed and the fallback port is used.
+#[test]
+fn static_host_run() {
+    let fixture = crabbox_testkit::SshdFixture::start();
+    let mut sandbox = sandbox();
+    sandbox.set_env("CRABBOX_SSH_KEY", fixture.client_key.display().to_string());
+    sandbox.set_env("CRABBOX_SSH_FALLBACK_PORTS", fixture.port.to_string());
+    let closed_port = crabbox_testkit::free_port().to_string();
+    let work_root = fixture.dir().join("work").display().to_string();
+    let output = sandbox.expect(
+        0,
+        &[
+            "run",
+            "--provider",
+            "static",
+            "--static-host",
+            "127.0.0.1",
+            "--static-port",
+            &closed_port,
+            "--static-user",
+            &fixture.user,
+            "--static-work-root",
+            &work_root,
+            "--",
+            "cat",
+            "README.txt",
+        ],
+    );
+    let mut settings = run_filters(&sandbox, &[&output.stdout, &output.stderr]);
+    settings.add_filter(&format!(r"\b{}\b", fixture.port), "[SSHD_PORT]");
+    settings.add_filter(&format!(r"\b{closed_port}\b"), "[CLOSED_PORT]");
+    settings.add_filter(&format!("{}@", fixture.user), "[USER]@");
+    settings.add_filter(&format!("user={}", fixture.user), "user=[USER]");
+    settings.add_filter(&regex_literal(&work_root), "[WORK_ROOT]");
+    settings.bind(|| insta::assert_snapshot!("static_host_run", transcript(&output)));
 }

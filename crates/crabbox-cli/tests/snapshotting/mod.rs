@@ -23,7 +23,10 @@ pub fn transcript(output: &Output) -> String {
 /// `texts` (read from `slug=` fields and `--id <slug>` hints) is masked too.
 pub fn run_filters(sandbox: &Sandbox, texts: &[&str]) -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
-    settings.add_filter(&escape(&sandbox.root().display().to_string()), "[SANDBOX]");
+    settings.add_filter(
+        &regex_literal(&sandbox.root().display().to_string()),
+        "[SANDBOX]",
+    );
     settings.add_filter(r"\bcbx_[0-9a-f]{12}\b", "[LEASE_ID]");
     settings.add_filter(r"\brun_[0-9a-f]{12}\b", "[RUN_ID]");
     for slug in slugs(texts) {
@@ -68,7 +71,7 @@ fn is_slug(value: &str) -> bool {
 }
 
 /// `text` as a regular expression that matches it literally.
-fn escape(text: &str) -> String {
+pub fn regex_literal(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
         if "\\.+*?()|[]{}^$".contains(character) {
