@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crabbox_coordinator::{Coordinator, Providers, Settings, SystemClock};
 use crabbox_core::Secret;
-use crabbox_store::Store;
+use crabbox_store::{ScratchDatabase, Store};
 use serde_json::{json, Value};
 
 pub const TOKEN: &str = "bench-shared-token";
@@ -17,29 +17,33 @@ pub struct Server {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
+    _database: Option<ScratchDatabase>,
 }
 
 /// A fresh database: a SQLite file in a temp dir, or a new PostgreSQL database
 /// next to the one `admin` names.
-pub async fn database(backend: &str) -> (String, Option<tempfile::TempDir>) {
+pub async fn database(
+    backend: &str,
+) -> (String, Option<tempfile::TempDir>, Option<ScratchDatabase>) {
     if backend == "sqlite" {
         let dir = tempfile::tempdir().expect("temp dir");
         return (
             crabbox_coordinator::default_database_url(dir.path()),
             Some(dir),
+            None,
         );
     }
     let admin = std::env::var("CRABBOX_TEST_POSTGRES_URL").expect("postgres url");
-    let url = crabbox_store::scratch_postgres_database(&admin)
+    let database = ScratchDatabase::create(&admin)
         .await
         .expect("scratch database");
-    (url, None)
+    (database.url().to_string(), None, Some(database))
 }
 
 impl Server {
     pub async fn start(backend: &str) -> Server {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let (url, dir) = database(backend).await;
+        let (url, dir, scratch) = database(backend).await;
         let store = Store::open(&url).await.expect("open store");
         let settings = Settings {
             shared_token: Some(Secret::new(TOKEN)),
@@ -74,6 +78,7 @@ impl Server {
             stop: Some(stop),
             task: Some(task),
             _dir: dir,
+            _database: scratch,
         }
     }
 

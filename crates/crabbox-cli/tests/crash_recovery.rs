@@ -11,6 +11,7 @@ mod common;
 use common::{sandbox, Coordinator};
 use crabbox_client::LeaseFilter;
 use crabbox_proto::wire::{CreateLeaseRequest, Lease, LeaseState};
+use crabbox_store::ScratchDatabase;
 use crabbox_testkit::{eventually, process_running, Sandbox};
 
 /// Short liveness marks, so a dead coordinator's creates are recovered quickly;
@@ -23,8 +24,9 @@ const FAST: [(&str, &str); 2] = [
 /// One sandbox (state directory) and the database its coordinators share.
 struct World {
     sandbox: Sandbox,
-    /// `CRABBOX_DATABASE_URL`; `None` is the SQLite file in the state directory.
-    database: Option<String>,
+    /// `CRABBOX_DATABASE_URL` (dropped with the world); `None` is the SQLite
+    /// file in the state directory.
+    database: Option<ScratchDatabase>,
 }
 
 impl World {
@@ -38,10 +40,10 @@ impl World {
                     .enable_all()
                     .build()
                     .unwrap();
-                let url = runtime
-                    .block_on(crabbox_store::scratch_postgres_database(&admin))
+                let database = runtime
+                    .block_on(ScratchDatabase::create(&admin))
                     .expect("scratch postgres database");
-                databases.push(Some(url));
+                databases.push(Some(database));
             }
             _ => eprintln!("SKIP postgres: CRABBOX_TEST_POSTGRES_URL is not set"),
         }
@@ -56,8 +58,8 @@ impl World {
 
     fn start(&self, env: &[(&str, &str)]) -> Coordinator {
         let mut env = env.to_vec();
-        if let Some(url) = &self.database {
-            env.push(("CRABBOX_DATABASE_URL", url));
+        if let Some(database) = &self.database {
+            env.push(("CRABBOX_DATABASE_URL", database.url()));
         }
         Coordinator::start_with_env(&self.sandbox, &env)
     }

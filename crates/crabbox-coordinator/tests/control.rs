@@ -213,7 +213,7 @@ async fn gaps_are_refilled_and_acks_never_cause_resends() {
 async fn two_postgres_replicas(
     test: &str,
     dir: &std::path::Path,
-) -> Option<(String, Running, Running)> {
+) -> Option<(TestDatabase, Running, Running)> {
     if !backends().contains(&"postgres") {
         // Past the harness's output capture, so the skip is seen.
         let _ = writeln!(
@@ -231,7 +231,7 @@ async fn two_postgres_replicas(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribers_on_one_replica_receive_appends_made_through_another() {
     let dir = temp_dir();
-    let Some((_, first, second)) =
+    let Some((_database, first, second)) =
         two_postgres_replicas("the cross-replica control socket test", dir.path()).await
     else {
         return;

@@ -195,7 +195,7 @@ async fn a_create_interrupted_by_a_crash_is_recovered_after_restart() {
         let key = public_key(dir.path());
         let (address_tx, address_rx) = std::sync::mpsc::channel();
         let (kill_tx, kill_rx) = std::sync::mpsc::channel::<()>();
-        let crashed_url = url.clone();
+        let crashed_url = url.to_string();
         // The first coordinator lives in its own runtime so it can be killed whole.
         let first = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()

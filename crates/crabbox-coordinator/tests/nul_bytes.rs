@@ -21,7 +21,8 @@ fn code(bytes: &[u8]) -> String {
 
 async fn probe(backend: &str) -> Answers {
     let dir = temp_dir();
-    let server = Running::start_default(&database_url(backend, dir.path()).await, dir.path()).await;
+    let database = database_url(backend, dir.path()).await;
+    let server = Running::start_default(&database, dir.path()).await;
     let alice = server.api(&user_token("alice", "acme"));
     let admin = server.api(ADMIN);
     let run = create_run(&alice).await;

@@ -113,9 +113,10 @@ async fn an_unreachable_postgres_answers_503_and_recovers() {
         return;
     };
     let dir = temp_dir();
-    let direct = crabbox_store::scratch_postgres_database(&admin)
+    let database = crabbox_store::ScratchDatabase::create(&admin)
         .await
         .unwrap();
+    let direct = database.url().to_string();
     let mut relay = Relay::start(host_port(&direct)).await;
     let options = OpenOptions {
         acquire_timeout: Duration::from_secs(1),
@@ -188,8 +189,8 @@ async fn an_unreachable_postgres_answers_503_and_recovers() {
 async fn a_closed_store_answers_503_on_every_backend() {
     for backend in backends() {
         let dir = temp_dir();
-        let server =
-            Running::start_default(&database_url(backend, dir.path()).await, dir.path()).await;
+        let database = database_url(backend, dir.path()).await;
+        let server = Running::start_default(&database, dir.path()).await;
         let alice = server.api(&user_token("alice", "acme"));
         let run = create_run(&alice).await;
         server.coordinator.store().close().await;

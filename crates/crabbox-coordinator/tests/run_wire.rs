@@ -8,11 +8,13 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-async fn start(backend: &str) -> (tempfile::TempDir, Running) {
+/// A server, and the directory and database it uses: keep them until the
+/// server is gone (a PostgreSQL database is dropped with its handle).
+async fn start(backend: &str) -> ((tempfile::TempDir, TestDatabase), Running) {
     let dir = temp_dir();
-    let url = database_url(backend, dir.path()).await;
-    let server = Running::start_default(&url, dir.path()).await;
-    (dir, server)
+    let database = database_url(backend, dir.path()).await;
+    let server = Running::start_default(&database, dir.path()).await;
+    ((dir, database), server)
 }
 
 /// The body `FinishRun` of the Go CLI sends for a failed run without output or

@@ -15,7 +15,8 @@ fn go_mismatches(lease: &Value) -> Vec<String> {
 
 async fn registrations(backend: &str) {
     let dir = temp_dir();
-    let server = Running::start_default(&database_url(backend, dir.path()).await, dir.path()).await;
+    let database = database_url(backend, dir.path()).await;
+    let server = Running::start_default(&database, dir.path()).await;
     let alice = server.api(&user_token("alice", "acme"));
     let register = |id: &'static str, body: Value| {
         let alice = &alice;

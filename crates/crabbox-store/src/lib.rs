@@ -29,4 +29,4 @@ pub use leases::LeaseFilter;
 pub use notify::{Announcement, AppendListener, APPENDS_CHANNEL};
 pub use record::{LeasePrivate, LeaseRecord};
 pub use runs::RunFilter;
-pub use scratch::scratch_postgres_database;
+pub use scratch::ScratchDatabase;

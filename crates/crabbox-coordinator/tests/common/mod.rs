@@ -15,7 +15,7 @@ use std::time::Duration;
 use crabbox_coordinator::{Clock, Coordinator, Providers, Settings, SystemClock};
 use crabbox_core::{Paths, Secret};
 use crabbox_providers::ProviderSettings;
-use crabbox_store::{RunEvent, Store, Timestamp};
+use crabbox_store::{RunEvent, ScratchDatabase, Store, Timestamp};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -63,16 +63,39 @@ pub fn backends() -> Vec<&'static str> {
 }
 
 /// A database for one test: a SQLite file in `dir`, or a fresh PostgreSQL
-/// database created from the admin URL.
-pub async fn database_url(backend: &str, dir: &Path) -> String {
+/// database created from the admin URL. It reads as its URL; a PostgreSQL one
+/// is dropped when this value drops, so bind it before the servers that use it
+/// (locals drop in reverse order) rather than passing a temporary.
+pub async fn database_url(backend: &str, dir: &Path) -> TestDatabase {
     match backend {
-        "sqlite" => crabbox_coordinator::default_database_url(dir),
+        "sqlite" => TestDatabase {
+            url: crabbox_coordinator::default_database_url(dir),
+            _scratch: None,
+        },
         _ => {
             let admin = std::env::var("CRABBOX_TEST_POSTGRES_URL").unwrap();
-            crabbox_store::scratch_postgres_database(&admin)
+            let scratch = ScratchDatabase::create(&admin)
                 .await
-                .expect("scratch postgres database")
+                .expect("scratch postgres database");
+            TestDatabase {
+                url: scratch.url().to_string(),
+                _scratch: Some(scratch),
+            }
         }
+    }
+}
+
+/// One test's database: its URL, and for PostgreSQL the handle that drops it.
+pub struct TestDatabase {
+    url: String,
+    _scratch: Option<ScratchDatabase>,
+}
+
+impl std::ops::Deref for TestDatabase {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.url
     }
 }
 
