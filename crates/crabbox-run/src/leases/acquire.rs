@@ -1,7 +1,6 @@
 //! Creating a lease, binding it to this checkout, and releasing it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crabbox_config::Config;
 use crabbox_core::{allocate_slug, now_unix, Claim, LeaseId};
@@ -49,13 +48,6 @@ impl LeaseSettings {
     }
 }
 
-fn seconds(config: &Config, key: &str, fallback: u64) -> i64 {
-    config
-        .duration(key)
-        .unwrap_or(Duration::from_secs(fallback))
-        .as_secs() as i64
-}
-
 /// Creates a lease: ID, slug, per-lease key, provider call. On failure nothing is
 /// left behind.
 pub async fn acquire(
@@ -64,8 +56,9 @@ pub async fn acquire(
     provider: &Arc<dyn Provider>,
     settings: &LeaseSettings,
 ) -> CliResult<Lease> {
-    let ttl = seconds(config, "ttl", 90 * 60);
-    let idle = seconds(config, "idleTimeout", 30 * 60);
+    let defaults = &config.settings().lease;
+    let ttl = defaults.ttl.as_secs() as i64;
+    let idle = defaults.idle_timeout.as_secs() as i64;
     if ttl <= 0 || idle <= 0 {
         return Err(CliError::usage(
             "ttl and idle timeout must be greater than zero",
@@ -89,8 +82,8 @@ pub async fn acquire(
         ttl_secs: ttl,
         idle_timeout_secs: idle,
         keep: settings.keep,
-        class: config.str("class").unwrap_or("beast").to_string(),
-        profile: config.str("profile").unwrap_or("default").to_string(),
+        class: defaults.class.clone(),
+        profile: defaults.profile.clone(),
         pond: settings.pond.clone(),
         exposed_ports: settings.exposed_ports.clone(),
     };

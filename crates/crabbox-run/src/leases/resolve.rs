@@ -123,7 +123,10 @@ pub async fn resolve_as(
     // coordinator brokers every provider it can.
     let brokered_by = match &claim {
         Some(claim) => claim_coordinator(claim).map(str::to_string),
-        None if provider.spec().coordinator => config.str("broker.url").map(str::to_string),
+        None if provider.spec().coordinator => config
+            .settings()
+            .coordinator()
+            .map(|broker| broker.url.clone()),
         None => None,
     };
     if let Some(url) = brokered_by {

@@ -19,10 +19,7 @@ use crate::error::CliResult;
 impl Session<'_> {
     fn work_root(&self) -> String {
         if self.handle.lease.work_root.is_empty() {
-            self.config
-                .str("workRoot")
-                .unwrap_or("/work/crabbox")
-                .to_string()
+            self.config.settings().lease.work_root.clone()
         } else {
             self.handle.lease.work_root.clone()
         }
@@ -221,7 +218,7 @@ impl Session<'_> {
         verify: bool,
     ) -> Option<Outcome> {
         let mut env = crate::forward_env::forwarded(
-            &self.config.list("env.allow"),
+            &self.config.settings().run.env_allow,
             &self.options.allow_env,
             std::env::vars(),
         );
@@ -243,7 +240,7 @@ impl Session<'_> {
             workdir: workdir.to_string(),
             argv: self.options.command.clone(),
             shell: self.options.shell,
-            login_shell: self.config.bool("run.loginShell"),
+            login_shell: self.config.settings().run.login_shell,
             env,
             pid_file: pid_file.clone(),
             prologue: Some(trailer.prologue),

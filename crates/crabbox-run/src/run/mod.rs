@@ -151,7 +151,7 @@ pub async fn run(app: &App, options: RunOptions, inputs: RunInputs<'_>) -> CliRe
     } else {
         Some(crabbox_sync::prepare(&repo.root, &sync_options, None)?)
     };
-    let class = config.str("class").unwrap_or_default().to_string();
+    let class = config.settings().lease.class.clone();
 
     let source = LeaseSource::locate(app, config, options.id.as_deref()).await?;
     let request = run_request(&options, &class, source.provider_name(), source.existing());
