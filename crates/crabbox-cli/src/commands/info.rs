@@ -94,7 +94,7 @@ pub fn sync_plan(app: &App, args: crate::cli::SyncPlanArgs) -> CliResult<ExitSta
         .into());
     }
     let config = app.config(Some(repo.root.as_path()), Vec::new())?;
-    let options = crate::commands::run::sync_options(&config, &crate::cli::RunArgs::default());
+    let options = crabbox_run::run::sync_options(&config, &crabbox_run::run::SyncFlags::default());
     let rules = crabbox_sync::ExcludeRules::load(&repo.root, &options.excludes, &options.includes)?;
     let manifest = crabbox_sync::build_manifest(&repo.root, &rules)?;
     let guardrail = crabbox_sync::evaluate(&manifest, &options.limits);

@@ -5,6 +5,7 @@
 mod execute;
 mod finish;
 mod sink;
+mod sync_options;
 
 use std::time::Instant;
 
@@ -22,6 +23,8 @@ use crate::engine::{HumanMode, HumanReporter, Reporters, RunEvent, RunPlan, RunS
 use crate::error::{CliError, CliResult};
 use crate::exit::ExitStatus;
 use crate::leases::{self, LeaseHandle, LeaseSettings, LeaseSource};
+
+pub use sync_options::{sync_options, SyncFlags};
 
 /// What one `crabbox run` asks for, independent of how it was parsed.
 #[derive(Debug, Clone)]

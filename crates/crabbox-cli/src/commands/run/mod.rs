@@ -1,10 +1,8 @@
 //! `crabbox run`: lease or reuse, sync, stream the command, record, release.
 
-mod sync_options;
-
 use std::time::Instant;
 
-use crabbox_run::run::{RunInputs, RunOptions, StopAfter};
+use crabbox_run::run::{sync_options, RunInputs, RunOptions, StopAfter, SyncFlags};
 
 use crate::cancel::Cancel;
 use crate::cli::RunArgs;
@@ -12,8 +10,6 @@ use crate::context::{create_flags, App};
 use crate::error::{CliError, CliResult};
 use crate::exit::ExitStatus;
 use crate::leases::LeaseSettings;
-
-pub use sync_options::sync_options;
 
 pub async fn run(app: &mut App, args: RunArgs) -> CliResult<ExitStatus> {
     // Before any side effect: a signal from here on is seen and cleaned up after.
@@ -39,7 +35,15 @@ pub async fn run(app: &mut App, args: RunArgs) -> CliResult<ExitStatus> {
         &args.create.expose,
     )?;
     lease.repo_root = repo.root.display().to_string();
-    let sync = sync_options(&config, &args);
+    let sync = sync_options(
+        &config,
+        &SyncFlags {
+            checksum: args.checksum,
+            full_resync: args.full_resync,
+            force_large: args.force_sync_large,
+            sync_only: args.sync_only,
+        },
+    );
     let options = RunOptions {
         command: args.command,
         id: args.id,
