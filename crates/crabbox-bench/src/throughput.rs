@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crabbox_proto::wire::RunEvent;
+use crabbox_proto::wire::RunEventRecord;
 
 use crate::harness::Server;
 
@@ -85,11 +85,11 @@ pub async fn run_creates_per_second(server: &Server, writers: usize, window: Dur
 pub async fn empty_poll_ms(server: &Server, events: i64, polls: usize) -> f64 {
     let run = server.create_run().await;
     for index in 1..events {
-        let event = RunEvent {
+        let event = RunEventRecord {
             kind: "stdout".into(),
             data: format!("{index}\n"),
             created_at: crabbox_proto::Timestamp::now(),
-            ..RunEvent::default()
+            ..RunEventRecord::default()
         };
         server
             .store

@@ -10,7 +10,7 @@ mod common;
 
 use common::{sandbox, Coordinator};
 use crabbox_client::LeaseFilter;
-use crabbox_proto::wire::{CreateLeaseRequest, Lease, LeaseState};
+use crabbox_proto::wire::{CreateLeaseRequest, LeaseRecord, LeaseStatus};
 use crabbox_store::ScratchDatabase;
 use crabbox_testkit::{eventually, process_running, Sandbox};
 
@@ -65,7 +65,7 @@ impl World {
     }
 }
 
-fn create(coordinator: &Coordinator, key: &str, idle: i64) -> Result<Lease, String> {
+fn create(coordinator: &Coordinator, key: &str, idle: i64) -> Result<LeaseRecord, String> {
     let (client, runtime) = coordinator.client();
     let body = CreateLeaseRequest {
         ssh_public_key: key.to_string(),
@@ -77,7 +77,7 @@ fn create(coordinator: &Coordinator, key: &str, idle: i64) -> Result<Lease, Stri
         .map_err(|error| error.to_string())
 }
 
-fn leases(coordinator: &Coordinator) -> Vec<Lease> {
+fn leases(coordinator: &Coordinator) -> Vec<LeaseRecord> {
     let (client, runtime) = coordinator.client();
     runtime
         .block_on(client.list_leases(&LeaseFilter::default()))
@@ -99,7 +99,7 @@ fn crash_during_create(world: &World, key: &str, point: &str) {
     );
 }
 
-fn only_lease(coordinator: &Coordinator) -> Lease {
+fn only_lease(coordinator: &Coordinator) -> LeaseRecord {
     let all = leases(coordinator);
     assert_eq!(all.len(), 1, "{all:?}");
     all.into_iter().next().unwrap()
@@ -115,7 +115,7 @@ fn a_create_killed_after_reserve_frees_its_row_and_cap_slot() {
         let coordinator = world.start(&FAST);
         let reserved = only_lease(&coordinator);
         assert!(
-            eventually(60, || only_lease(&coordinator).state == LeaseState::Failed),
+            eventually(60, || only_lease(&coordinator).state == LeaseStatus::Failed),
             "the orphaned reservation is failed, not left provisioning until it expires: {:?}",
             only_lease(&coordinator)
         );
@@ -124,7 +124,7 @@ fn a_create_killed_after_reserve_frees_its_row_and_cap_slot() {
             "no machine was made"
         );
         let next = create(&coordinator, &key, 0).expect("the cap slot is free again");
-        assert_eq!(next.state, LeaseState::Active);
+        assert_eq!(next.state, LeaseStatus::Active);
     }
 }
 
@@ -155,7 +155,7 @@ fn a_machine_made_by_a_killed_create_is_deleted() {
         assert!(
             eventually(60, || {
                 let lease = only_lease(&coordinator);
-                lease.state == LeaseState::Failed && !lease.cleanup_pending
+                lease.state == LeaseStatus::Failed && !lease.cleanup_pending
             }),
             "the orphaned create is failed and its machine deleted: {:?}",
             only_lease(&coordinator)
@@ -163,7 +163,7 @@ fn a_machine_made_by_a_killed_create_is_deleted() {
         assert!(!process_running(&sshd), "no orphan sshd survives");
         assert!(!sandbox.lease_dir(&orphan).exists());
         let next = create(&coordinator, &key, 0).expect("the cap slot is free again");
-        assert_eq!(next.state, LeaseState::Active);
+        assert_eq!(next.state, LeaseStatus::Active);
     }
 }
 
@@ -178,7 +178,7 @@ fn a_lease_whose_machine_was_deleted_before_a_kill_never_shows_active() {
         ]);
         // Idle for one second: maintenance expires it and dies right after the delete.
         let lease = create(&crashing, &key, 1).expect("create");
-        assert_eq!(lease.state, LeaseState::Active);
+        assert_eq!(lease.state, LeaseStatus::Active);
         assert!(
             crashing.exited_within(60),
             "maintenance reached the crash point"
@@ -193,7 +193,7 @@ fn a_lease_whose_machine_was_deleted_before_a_kill_never_shows_active() {
         // finds the machine gone. Until then, and after, it is never `active`.
         let finished = eventually(60, || {
             let seen = coordinator.lease(&lease.id);
-            assert_eq!(seen.state, LeaseState::Expired, "{seen:?}");
+            assert_eq!(seen.state, LeaseStatus::Expired, "{seen:?}");
             !seen.cleanup_pending
         });
         assert!(finished, "the delete was recorded after the restart");

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use common::{sandbox, Coordinator};
 use crabbox_client::LeaseFilter;
-use crabbox_proto::wire::LeaseState;
+use crabbox_proto::wire::LeaseStatus;
 
 /// One HTTP/1.1 request: its head (with `connection: close` added) and body.
 fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
@@ -107,7 +107,7 @@ fn a_create_whose_answer_was_lost_is_replayed_not_repeated() {
         .unwrap();
     assert_eq!(leases.len(), 1, "one lease, one machine: {leases:?}");
     assert_eq!(leases[0].id, id);
-    assert_eq!(leases[0].state, LeaseState::Active);
+    assert_eq!(leases[0].state, LeaseStatus::Active);
     let machines = std::fs::read_dir(sandbox.state_dir().join("local"))
         .unwrap()
         .flatten()

@@ -1,7 +1,7 @@
 //! Lease routes: create, ensure, get, list, heartbeat, release, cancel-create.
 
 use crabbox_proto::wire::{
-    CancelCreateRequest, CreateLeaseRequest, HeartbeatRequest, Lease, LeaseEnvelope,
+    CancelCreateRequest, CreateLeaseRequest, HeartbeatRequest, LeaseEnvelope, LeaseRecord,
     LeasesEnvelope, ReleaseRequest,
 };
 use reqwest::Method;
@@ -37,7 +37,7 @@ pub struct CanceledCreate {
 #[serde(rename_all = "camelCase", default)]
 pub struct CancelCreateResponse {
     pub canceled_create: CanceledCreate,
-    pub lease: Option<Lease>,
+    pub lease: Option<LeaseRecord>,
 }
 
 /// `(name, value)` query pairs for the fields that are set.
@@ -55,7 +55,10 @@ pub(crate) fn query_pairs(pairs: &[(&'static str, Option<String>)]) -> Vec<(&'st
 
 impl Client {
     /// `POST /v1/leases`: creates a machine and returns the lease (201).
-    pub async fn create_lease(&self, request: &CreateLeaseRequest) -> Result<Lease, ClientError> {
+    pub async fn create_lease(
+        &self,
+        request: &CreateLeaseRequest,
+    ) -> Result<LeaseRecord, ClientError> {
         let builder = self.request(Method::POST, "/v1/leases").json(request);
         let envelope: LeaseEnvelope = self.json(builder, "POST /v1/leases").await?;
         Ok(envelope.lease)
@@ -66,7 +69,7 @@ impl Client {
         &self,
         lease_id: &str,
         request: &CreateLeaseRequest,
-    ) -> Result<Lease, ClientError> {
+    ) -> Result<LeaseRecord, ClientError> {
         let path = format!("/v1/leases/{}", segment(lease_id));
         let builder = self.request(Method::PUT, &path).json(request);
         let envelope: LeaseEnvelope = self.json(builder, "PUT /v1/leases/{id}").await?;
@@ -74,7 +77,7 @@ impl Client {
     }
 
     /// `GET /v1/leases/{idOrSlug}`.
-    pub async fn get_lease(&self, id_or_slug: &str) -> Result<Lease, ClientError> {
+    pub async fn get_lease(&self, id_or_slug: &str) -> Result<LeaseRecord, ClientError> {
         let path = format!("/v1/leases/{}", segment(id_or_slug));
         let envelope: LeaseEnvelope = self
             .json(self.request(Method::GET, &path), "GET /v1/leases/{id}")
@@ -83,7 +86,7 @@ impl Client {
     }
 
     /// `GET /v1/leases`, newest first.
-    pub async fn list_leases(&self, filter: &LeaseFilter) -> Result<Vec<Lease>, ClientError> {
+    pub async fn list_leases(&self, filter: &LeaseFilter) -> Result<Vec<LeaseRecord>, ClientError> {
         let query = query_pairs(&[
             ("state", filter.state.clone()),
             ("provider", filter.provider.clone()),
@@ -101,7 +104,7 @@ impl Client {
         &self,
         lease_id: &str,
         request: &HeartbeatRequest,
-    ) -> Result<Lease, ClientError> {
+    ) -> Result<LeaseRecord, ClientError> {
         let path = format!("/v1/leases/{}/heartbeat", segment(lease_id));
         let builder = self.request(Method::POST, &path).json(request);
         let envelope: LeaseEnvelope = self.json(builder, "POST heartbeat").await?;
@@ -113,7 +116,7 @@ impl Client {
         &self,
         lease_id: &str,
         request: &ReleaseRequest,
-    ) -> Result<Lease, ClientError> {
+    ) -> Result<LeaseRecord, ClientError> {
         let path = format!("/v1/leases/{}/release", segment(lease_id));
         let builder = self.request(Method::POST, &path).json(request);
         let envelope: LeaseEnvelope = self.json(builder, "POST release").await?;

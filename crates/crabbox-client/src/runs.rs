@@ -2,7 +2,7 @@
 
 use crabbox_proto::wire::{
     AppendEventRequest, CreateRunRequest, EventEnvelope, EventsEnvelope, FinishRunRequest, Run,
-    RunEnvelope, RunEvent, RunTelemetryRequest, RunsEnvelope, TelemetrySample,
+    RunEnvelope, RunEventRecord, RunTelemetryRequest, RunsEnvelope, TelemetrySample,
 };
 use reqwest::Method;
 
@@ -33,7 +33,7 @@ impl Client {
         &self,
         run_id: &str,
         request: &AppendEventRequest,
-    ) -> Result<RunEvent, ClientError> {
+    ) -> Result<RunEventRecord, ClientError> {
         let path = format!("/v1/runs/{}/events", segment(run_id));
         let builder = self.request(Method::POST, &path).json(request);
         let envelope: EventEnvelope = self.json(builder, "POST run events").await?;
@@ -46,7 +46,7 @@ impl Client {
         run_id: &str,
         after: u64,
         limit: usize,
-    ) -> Result<Vec<RunEvent>, ClientError> {
+    ) -> Result<Vec<RunEventRecord>, ClientError> {
         let path = format!("/v1/runs/{}/events", segment(run_id));
         let query = [("after", after.to_string()), ("limit", limit.to_string())];
         let builder = self.request(Method::GET, &path).query(&query);

@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use crabbox_proto::wire::LeaseState;
+use crabbox_proto::wire::LeaseStatus;
 use crabbox_proto::Timestamp;
-use crabbox_store::{LeaseFilter, LeaseRecord};
+use crabbox_store::{LeaseFilter, StoredLease};
 use tokio::sync::watch;
 
 use crate::leases::cleanup;
@@ -93,7 +93,7 @@ async fn replica_gone(coordinator: &Coordinator, instance: &str, now: Timestamp)
 /// What a due lease needs, decided inside its transaction: whether it ended
 /// now, and the delete claim when this replica should delete its machine.
 fn plan(
-    record: &mut LeaseRecord,
+    record: &mut StoredLease,
     now: Timestamp,
     orphaned: bool,
     reach: &cleanup::Reach,
@@ -102,7 +102,7 @@ fn plan(
     let mut ended = false;
     if lease.state.is_live() && lease.lifecycle == "registered" {
         if lease.expires_at <= now {
-            lease.state = LeaseState::Expired;
+            lease.state = LeaseStatus::Expired;
             lease.ended_at = Some(now);
             lease.updated_at = now;
             return (true, None);
@@ -110,14 +110,14 @@ fn plan(
         return (false, None);
     }
     let started = record.private.provisioning_started_at;
-    let stuck = lease.state == LeaseState::Provisioning
+    let stuck = lease.state == LeaseStatus::Provisioning
         && (orphaned
             || started
                 .unwrap_or(lease.created_at)
                 .plus_seconds(STUCK_CREATE_SECS)
                 <= now);
     if stuck {
-        lease.state = LeaseState::Failed;
+        lease.state = LeaseStatus::Failed;
         lease.ended_at = Some(now);
         lease.updated_at = now;
         lease.failure_error = "the create did not finish (its coordinator stopped or hung); any machine it made is deleted".into();
@@ -129,8 +129,8 @@ fn plan(
         cleanup::owe_delete(record, now);
     } else if lease.state.is_live() && lease.expires_at <= now && !record.private.cleanup_pending {
         ended = true;
-        if lease.state == LeaseState::Provisioning && started.is_none() {
-            lease.state = LeaseState::Failed;
+        if lease.state == LeaseStatus::Provisioning && started.is_none() {
+            lease.state = LeaseStatus::Failed;
             lease.ended_at = Some(now);
             lease.updated_at = now;
             return (true, None);
@@ -138,7 +138,7 @@ fn plan(
         // Ended before the delete starts, so a crash between the delete and its
         // record can never leave a lease without a machine showing `active`;
         // `cleanupPending` says the machine is not gone yet.
-        lease.state = LeaseState::Expired;
+        lease.state = LeaseStatus::Expired;
         lease.ended_at = Some(now);
         cleanup::owe_delete(record, now);
     }
@@ -147,7 +147,7 @@ fn plan(
 
 async fn handle(
     coordinator: &Coordinator,
-    seen: &LeaseRecord,
+    seen: &StoredLease,
     orphaned: bool,
     report: &mut PassReport,
 ) {
@@ -188,9 +188,9 @@ async fn handle(
 
 /// Creates stamped by a replica that is gone, and whether creates of other,
 /// live replicas are in flight.
-async fn orphaned_creates(coordinator: &Coordinator, now: Timestamp) -> (Vec<LeaseRecord>, bool) {
+async fn orphaned_creates(coordinator: &Coordinator, now: Timestamp) -> (Vec<StoredLease>, bool) {
     let filter = LeaseFilter {
-        state: Some(LeaseState::Provisioning),
+        state: Some(LeaseStatus::Provisioning),
         limit: 500,
         ..LeaseFilter::default()
     };

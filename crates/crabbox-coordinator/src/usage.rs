@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crabbox_proto::time::{format_rfc3339, parse_rfc3339};
 use crabbox_proto::wire::{Usage, UsageGroup, UsageLimits, UsageReport};
 use crabbox_proto::Timestamp;
-use crabbox_store::LeaseRecord;
+use crabbox_store::StoredLease;
 
 use crate::auth::Principal;
 use crate::caps::{month_start, round_cents};
@@ -56,7 +56,7 @@ fn limits(caps: &Caps) -> UsageLimits {
     }
 }
 
-fn add(group: &mut UsageGroup, record: &LeaseRecord, now: Timestamp) {
+fn add(group: &mut UsageGroup, record: &StoredLease, now: Timestamp) {
     let lease = &record.lease;
     let end = if lease.state.is_live() {
         now
@@ -75,9 +75,9 @@ fn add(group: &mut UsageGroup, record: &LeaseRecord, now: Timestamp) {
 }
 
 fn grouped(
-    records: &[LeaseRecord],
+    records: &[StoredLease],
     now: Timestamp,
-    key: impl Fn(&LeaseRecord) -> String,
+    key: impl Fn(&StoredLease) -> String,
 ) -> Vec<UsageGroup> {
     let mut groups: BTreeMap<String, UsageGroup> = BTreeMap::new();
     for record in records {
@@ -141,7 +141,7 @@ pub async fn report(
             Some(principal.org.clone()),
         )
     };
-    let records: Vec<LeaseRecord> = coordinator
+    let records: Vec<StoredLease> = coordinator
         .store()
         .leases_for_usage(start)
         .await?

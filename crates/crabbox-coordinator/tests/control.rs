@@ -13,7 +13,7 @@ use std::time::Duration;
 use common::*;
 use crabbox_coordinator::{Clock, Coordinator, ManualClock, Settings, SystemClock};
 use crabbox_core::Secret;
-use crabbox_store::{LeaseRecord, Timestamp};
+use crabbox_store::{StoredLease, Timestamp};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -336,7 +336,7 @@ async fn register(api: &Api, id: &str, slug: &str, idle: i64) {
     assert_eq!(status, 201, "{body}");
 }
 
-async fn lease_record(coordinator: &Coordinator, id: &str) -> LeaseRecord {
+async fn lease_record(coordinator: &Coordinator, id: &str) -> StoredLease {
     coordinator
         .store()
         .get_lease(id)

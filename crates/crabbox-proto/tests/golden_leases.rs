@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crabbox_proto::wire::{
     from_json_slice, go_types, CancelCreateRequest, CreateLeaseRequest, HeartbeatRequest,
-    LeaseEnvelope, LeaseState, RegistrationRequest, ReleaseRequest, Whoami,
+    LeaseEnvelope, LeaseStatus, RegistrationRequest, ReleaseRequest, Whoami,
 };
 use serde_json::Value;
 
@@ -55,7 +55,7 @@ fn node_leases_decode_and_reencode_in_go_types() {
     let lease = managed.lease;
     assert_eq!(lease.server_id, 58_316_224);
     assert_eq!(lease.exposed_ports, vec![5432, 8080]);
-    assert_eq!(lease.state, LeaseState::Active);
+    assert_eq!(lease.state, LeaseStatus::Active);
     assert_eq!(lease.provider_key, "crabbox-cbx-0123456789ab");
     assert_eq!(
         crabbox_proto::time::format_rfc3339(lease.expires_at.millis().div_euclid(1000)),

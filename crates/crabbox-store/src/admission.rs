@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use crate::backend::Tx;
 use crate::filter::LIVE_STATES;
-use crate::{LeaseRecord, StoreError, Timestamp};
+use crate::{StoreError, StoredLease, Timestamp};
 
 /// Snapshot computed inside the admission transaction.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -31,7 +31,7 @@ type Totals = (i64, i64, i64, f64, f64, f64);
 
 pub(crate) async fn snapshot(
     tx: &mut Tx,
-    candidate: &LeaseRecord,
+    candidate: &StoredLease,
     now: Timestamp,
     month_start: Timestamp,
 ) -> Result<Admission, StoreError> {

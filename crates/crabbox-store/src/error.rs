@@ -4,7 +4,7 @@
 use std::error::Error;
 use std::fmt;
 
-use crate::LeaseRecord;
+use crate::StoredLease;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -120,7 +120,7 @@ fn unreachable_database(error: &sqlx::Error) -> bool {
 )]
 pub enum Reserve<E> {
     /// A lease with that id already exists.
-    Conflict(LeaseRecord),
+    Conflict(StoredLease),
     /// The admission closure refused the lease.
     Rejected(E),
     Store(StoreError),

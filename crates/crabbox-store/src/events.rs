@@ -8,7 +8,7 @@ use crate::backend::{abandon, Tx, WriteLock};
 use crate::filter::clamp_limit;
 use crate::notify::{announce, payload, APPENDS_CHANNEL};
 use crate::rows::{bind_event, bind_run, insert_event, lock_run, write_run, EVENT_COLUMNS};
-use crate::{Backend, Run, RunEvent, Store, StoreError, Timestamp, Update};
+use crate::{Backend, Run, RunEventRecord, Store, StoreError, Timestamp, Update};
 
 /// Logs are stored in pieces of this size.
 const LOG_CHUNK_BYTES: usize = 64 * 1024;
@@ -21,9 +21,9 @@ impl Store {
     pub async fn append_event<E: Send>(
         &self,
         run_id: &str,
-        mut event: RunEvent,
-        apply: impl FnOnce(&mut Run, &RunEvent) -> Result<(), E> + Send,
-    ) -> Result<RunEvent, Update<E>> {
+        mut event: RunEventRecord,
+        apply: impl FnOnce(&mut Run, &RunEventRecord) -> Result<(), E> + Send,
+    ) -> Result<RunEventRecord, Update<E>> {
         let (mut tx, stored) = self.locked_run(run_id).await?;
         let Some(stored) = stored else {
             abandon(tx).await;
@@ -47,7 +47,7 @@ impl Store {
         run_id: &str,
         after: i64,
         limit: i64,
-    ) -> Result<Vec<RunEvent>, StoreError> {
+    ) -> Result<Vec<RunEventRecord>, StoreError> {
         let limit = clamp_limit(limit, 500);
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM run_events WHERE run_id = $1 AND seq > $2
@@ -69,9 +69,9 @@ impl Store {
         &self,
         run_id: &str,
         log: &[u8],
-        mut final_event: RunEvent,
+        mut final_event: RunEventRecord,
         apply: impl FnOnce(&mut Run) -> Result<(), E> + Send,
-    ) -> Result<(Run, RunEvent), Update<E>> {
+    ) -> Result<(Run, RunEventRecord), Update<E>> {
         let (mut tx, stored) = self.locked_run(run_id).await?;
         let Some(stored) = stored else {
             abandon(tx).await;
@@ -135,7 +135,7 @@ impl Store {
 }
 
 /// Gives `event` the run's id and next sequence number.
-fn number(event: &mut RunEvent, run: &Run) {
+fn number(event: &mut RunEventRecord, run: &Run) {
     event.run_id = run.id.clone();
     event.seq = run.event_count + 1;
 }
@@ -147,7 +147,7 @@ async fn record(
     backend: Backend,
     run: &mut Run,
     stored: &Run,
-    event: &RunEvent,
+    event: &RunEventRecord,
 ) -> Result<(), StoreError> {
     run.id = stored.id.clone();
     run.event_count = event.seq;
@@ -178,8 +178,8 @@ async fn record(
     announce(tx, backend, event).await
 }
 
-fn event_from_row(row: &AnyRow) -> Result<RunEvent, StoreError> {
-    Ok(RunEvent {
+fn event_from_row(row: &AnyRow) -> Result<RunEventRecord, StoreError> {
+    Ok(RunEventRecord {
         run_id: row.try_get(0)?,
         seq: row.try_get(1)?,
         kind: row.try_get(2)?,

@@ -8,7 +8,7 @@ use sqlx::{Any, AssertSqlSafe, Executor};
 use crate::backend::{abandon, WriteLock};
 use crate::document::{decode, encode};
 use crate::filter::{clamp_limit, Where, LIVE_STATES};
-use crate::{admission, Admission, LeaseRecord, LeaseState, Reserve, Store, StoreError};
+use crate::{admission, Admission, LeaseStatus, Reserve, Store, StoreError, StoredLease};
 use crate::{Timestamp, Update};
 
 const SELECT_LEASES: &str = "SELECT id, document FROM leases";
@@ -16,7 +16,7 @@ const SELECT_LEASE: &str = "SELECT id, document FROM leases WHERE id = $1";
 
 #[derive(Debug, Clone, Default)]
 pub struct LeaseFilter {
-    pub state: Option<LeaseState>,
+    pub state: Option<LeaseStatus>,
     pub provider: Option<String>,
     pub owner: Option<String>,
     pub org: Option<String>,
@@ -30,11 +30,11 @@ impl Store {
     /// lets `admit` decide (and fill in slug, cost, state…), inserts and commits.
     pub async fn reserve_lease<E: Send>(
         &self,
-        mut record: LeaseRecord,
+        mut record: StoredLease,
         now: Timestamp,
         month_start: Timestamp,
-        admit: impl FnOnce(&Admission, &mut LeaseRecord) -> Result<(), E> + Send,
-    ) -> Result<LeaseRecord, Reserve<E>> {
+        admit: impl FnOnce(&Admission, &mut StoredLease) -> Result<(), E> + Send,
+    ) -> Result<StoredLease, Reserve<E>> {
         let id = record.lease.id.clone();
         let candidate = &record;
         let (mut tx, existing, admission) = self
@@ -63,12 +63,12 @@ impl Store {
         Ok(record)
     }
 
-    pub async fn get_lease(&self, id: &str) -> Result<Option<LeaseRecord>, StoreError> {
+    pub async fn get_lease(&self, id: &str) -> Result<Option<StoredLease>, StoreError> {
         fetch_lease(self.pool(), SELECT_LEASE.into(), id).await
     }
 
     /// Live leases whose slug equals `slug` (any owner; the caller filters visibility).
-    pub async fn leases_with_slug(&self, slug: &str) -> Result<Vec<LeaseRecord>, StoreError> {
+    pub async fn leases_with_slug(&self, slug: &str) -> Result<Vec<StoredLease>, StoreError> {
         let sql = format!(
             "{SELECT_LEASES} WHERE slug = $1 AND state IN {LIVE_STATES} ORDER BY created_at DESC, id"
         );
@@ -77,9 +77,9 @@ impl Store {
     }
 
     /// Newest `created_at` first.
-    pub async fn list_leases(&self, filter: &LeaseFilter) -> Result<Vec<LeaseRecord>, StoreError> {
+    pub async fn list_leases(&self, filter: &LeaseFilter) -> Result<Vec<StoredLease>, StoreError> {
         let mut conditions = Where::default();
-        conditions.equals("state", filter.state.map(LeaseState::as_str));
+        conditions.equals("state", filter.state.map(LeaseStatus::as_str));
         conditions.equals("provider", filter.provider.as_deref());
         conditions.equals("owner", filter.owner.as_deref());
         conditions.equals("org", filter.org.as_deref());
@@ -97,7 +97,7 @@ impl Store {
     pub async fn update_lease<T: Send, E: Send>(
         &self,
         id: &str,
-        change: impl FnOnce(&mut LeaseRecord) -> Result<T, E> + Send,
+        change: impl FnOnce(&mut StoredLease) -> Result<T, E> + Send,
     ) -> Result<T, Update<E>> {
         let locking = self.backend().locking(SELECT_LEASE);
         let (mut tx, record) = self
@@ -131,7 +131,7 @@ impl Store {
         &self,
         now: Timestamp,
         limit: i64,
-    ) -> Result<Vec<LeaseRecord>, StoreError> {
+    ) -> Result<Vec<StoredLease>, StoreError> {
         let query = sqlx::query(
             "SELECT id, document FROM leases WHERE next_action_at <= $1
              ORDER BY next_action_at, id LIMIT $2",
@@ -149,7 +149,7 @@ impl Store {
     }
 
     /// For usage reports: non-registered leases created at or after `since`, or live.
-    pub async fn leases_for_usage(&self, since: Timestamp) -> Result<Vec<LeaseRecord>, StoreError> {
+    pub async fn leases_for_usage(&self, since: Timestamp) -> Result<Vec<StoredLease>, StoreError> {
         let sql = format!(
             "{SELECT_LEASES} WHERE lifecycle <> 'registered'
              AND (created_at >= $1 OR state IN {LIVE_STATES}) ORDER BY created_at, id"
@@ -161,7 +161,7 @@ impl Store {
     async fn fetch_leases(
         &self,
         query: Query<'_, Any, AnyArguments>,
-    ) -> Result<Vec<LeaseRecord>, StoreError> {
+    ) -> Result<Vec<StoredLease>, StoreError> {
         use sqlx::Row;
         let rows = query.fetch_all(self.pool()).await?;
         rows.iter()
@@ -174,7 +174,7 @@ async fn fetch_lease<'e>(
     executor: impl Executor<'e, Database = Any>,
     sql: String,
     id: &str,
-) -> Result<Option<LeaseRecord>, StoreError> {
+) -> Result<Option<StoredLease>, StoreError> {
     let row: Option<(String, String)> = sqlx::query_as(AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(executor)
@@ -182,7 +182,7 @@ async fn fetch_lease<'e>(
     row.map(from_row).transpose()
 }
 
-fn from_row((id, document): (String, String)) -> Result<LeaseRecord, StoreError> {
+fn from_row((id, document): (String, String)) -> Result<StoredLease, StoreError> {
     decode("lease", &id, &document)
 }
 
@@ -197,7 +197,7 @@ const UPDATE_LEASE: &str = "UPDATE leases SET slug = $2, owner = $3, org = $4, s
 /// Keeps the row key, mirrors the owed delete into the public lease, and makes
 /// the record storable: JSON has no NaN or infinity, so a non-finite cost would
 /// come back as an unreadable `null`.
-fn prepare(record: &mut LeaseRecord, id: &str) {
+fn prepare(record: &mut StoredLease, id: &str) {
     record.lease.id = id.to_string();
     record.lease.cleanup_pending = record.private.cleanup_pending;
     for cost in [
@@ -213,7 +213,7 @@ fn prepare(record: &mut LeaseRecord, id: &str) {
 /// Binds the indexed columns, derived from `record` on every write, and the document.
 fn bind_columns<'q>(
     query: Query<'q, Any, AnyArguments>,
-    record: &LeaseRecord,
+    record: &StoredLease,
 ) -> Result<Query<'q, Any, AnyArguments>, StoreError> {
     let lease = &record.lease;
     let document = encode("lease", &lease.id, record)?;

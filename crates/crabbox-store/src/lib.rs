@@ -19,7 +19,7 @@ mod rows;
 mod runs;
 mod scratch;
 
-pub use crabbox_proto::wire::{Lease, LeaseState, Run, RunEvent, RunState, Timestamp};
+pub use crabbox_proto::wire::{LeaseRecord, LeaseStatus, Run, RunEventRecord, RunState, Timestamp};
 
 pub use admission::Admission;
 pub use backend::{OpenOptions, Store};
@@ -27,6 +27,6 @@ pub use dialect::Backend;
 pub use error::{redact_url, Reserve, StoreError, Update};
 pub use leases::LeaseFilter;
 pub use notify::{Announcement, AppendListener, APPENDS_CHANNEL};
-pub use record::{LeasePrivate, LeaseRecord};
+pub use record::{LeasePrivate, StoredLease};
 pub use runs::RunFilter;
 pub use scratch::ScratchDatabase;

@@ -6,7 +6,7 @@
 use sqlx::postgres::PgListener;
 
 use crate::backend::{connect_error, Tx};
-use crate::{Backend, RunEvent, Store, StoreError};
+use crate::{Backend, RunEventRecord, Store, StoreError};
 
 /// The notification channel; payloads are `runID:seq`.
 pub const APPENDS_CHANNEL: &str = "crabbox_run_events";
@@ -18,7 +18,7 @@ pub struct Announcement {
     pub seq: i64,
 }
 
-pub(crate) fn payload(event: &RunEvent) -> String {
+pub(crate) fn payload(event: &RunEventRecord) -> String {
     format!("{}:{}", event.run_id, event.seq)
 }
 
@@ -35,7 +35,7 @@ fn parse(payload: &str) -> Option<Announcement> {
 pub(crate) async fn announce(
     tx: &mut Tx,
     backend: Backend,
-    event: &RunEvent,
+    event: &RunEventRecord,
 ) -> Result<(), StoreError> {
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_notify($1, $2)")
@@ -95,10 +95,10 @@ mod tests {
 
     #[test]
     fn payloads_round_trip_and_foreign_ones_are_ignored() {
-        let event = RunEvent {
+        let event = RunEventRecord {
             run_id: "run_0123abcd".into(),
             seq: 42,
-            ..RunEvent::default()
+            ..RunEventRecord::default()
         };
         assert_eq!(payload(&event), "run_0123abcd:42");
         assert_eq!(

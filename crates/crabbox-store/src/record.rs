@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Lease, LeaseState, Timestamp};
+use crate::{LeaseRecord, LeaseStatus, Timestamp};
 
 /// How long a create may stay between reserve (or the provider call) and
 /// finalize before maintenance assumes its coordinator died.
@@ -11,8 +11,8 @@ const PROVISIONING_GRACE_MILLIS: i64 = 10 * 60 * 1000;
 
 /// Everything the coordinator stores about a lease: the public record plus private bookkeeping.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct LeaseRecord {
-    pub lease: Lease,
+pub struct StoredLease {
+    pub lease: LeaseRecord,
     #[serde(default)]
     pub private: LeasePrivate,
 }
@@ -44,7 +44,7 @@ pub struct LeasePrivate {
     pub inventory_scope: String,
 }
 
-impl LeaseRecord {
+impl StoredLease {
     /// When maintenance must next look at this lease (stored in the indexed `next_action_at` column; the store
     /// recomputes it on every write, callers never set it):
     /// - cleanup_pending: max(cleanup_retry_at, cleanup_claim_expires_at) if either is set, else
@@ -65,7 +65,7 @@ impl LeaseRecord {
             return None;
         }
         let expiry = self.lease.expires_at;
-        if self.lease.state != LeaseState::Provisioning {
+        if self.lease.state != LeaseStatus::Provisioning {
             return Some(expiry);
         }
         let started = private
@@ -81,8 +81,8 @@ impl LeaseRecord {
 mod tests {
     use super::*;
 
-    fn record(state: LeaseState) -> LeaseRecord {
-        let mut record = LeaseRecord::default();
+    fn record(state: LeaseStatus) -> StoredLease {
+        let mut record = StoredLease::default();
         record.lease.state = state;
         record.lease.updated_at = Timestamp(1_000);
         record.lease.expires_at = Timestamp(9_000_000);
@@ -91,7 +91,7 @@ mod tests {
 
     #[test]
     fn next_action_follows_cleanup_then_expiry_then_provisioning_grace() {
-        let mut pending = record(LeaseState::Released);
+        let mut pending = record(LeaseStatus::Released);
         pending.private.cleanup_pending = true;
         assert_eq!(pending.next_action_at(), Some(Timestamp(1_000)));
         pending.private.cleanup_retry_at = Some(Timestamp(5_000));
@@ -100,12 +100,12 @@ mod tests {
         assert_eq!(pending.next_action_at(), Some(Timestamp(7_000)));
 
         assert_eq!(
-            record(LeaseState::Active).next_action_at(),
+            record(LeaseStatus::Active).next_action_at(),
             Some(Timestamp(9_000_000))
         );
-        assert_eq!(record(LeaseState::Failed).next_action_at(), None);
+        assert_eq!(record(LeaseStatus::Failed).next_action_at(), None);
 
-        let mut provisioning = record(LeaseState::Provisioning);
+        let mut provisioning = record(LeaseStatus::Provisioning);
         provisioning.lease.created_at = Timestamp(1_000);
         assert_eq!(
             provisioning.next_action_at(),
@@ -114,21 +114,21 @@ mod tests {
         );
         provisioning.private.provisioning_started_at = Some(Timestamp(2_000));
         assert_eq!(provisioning.next_action_at(), Some(Timestamp(602_000)));
-        let mut active = record(LeaseState::Active);
+        let mut active = record(LeaseStatus::Active);
         active.private.provisioning_started_at = Some(Timestamp(2_000));
         assert_eq!(active.next_action_at(), Some(Timestamp(9_000_000)));
     }
 
     #[test]
     fn private_fields_use_camel_case_and_default_when_missing() {
-        let mut record = record(LeaseState::Active);
+        let mut record = record(LeaseStatus::Active);
         record.private.create_attempt_id = "attempt".into();
         record.private.cleanup_claim = Some(Timestamp(42));
         let json = serde_json::to_value(&record).unwrap();
         assert_eq!(json["private"]["createAttemptId"], "attempt");
-        let back: LeaseRecord = serde_json::from_value(json).unwrap();
+        let back: StoredLease = serde_json::from_value(json).unwrap();
         assert_eq!(back, record);
-        let bare: LeaseRecord = serde_json::from_str(r#"{"lease":{"id":"cbx_1"}}"#).unwrap();
+        let bare: StoredLease = serde_json::from_str(r#"{"lease":{"id":"cbx_1"}}"#).unwrap();
         assert_eq!(bare.private, LeasePrivate::default());
     }
 }

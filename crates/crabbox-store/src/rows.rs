@@ -7,7 +7,7 @@ use sqlx::{Any, AssertSqlSafe, Executor};
 
 use crate::backend::Tx;
 use crate::document::{decode, encode};
-use crate::{Run, RunEvent, Store, StoreError};
+use crate::{Run, RunEventRecord, Store, StoreError};
 
 pub(crate) const SELECT_RUN: &str = "SELECT id, document FROM runs WHERE id = $1";
 
@@ -95,7 +95,7 @@ pub(crate) async fn write_run(
     Ok(())
 }
 
-pub(crate) async fn insert_event(tx: &mut Tx, event: &RunEvent) -> Result<(), StoreError> {
+pub(crate) async fn insert_event(tx: &mut Tx, event: &RunEventRecord) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO run_events ({EVENT_COLUMNS})
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
@@ -108,7 +108,7 @@ pub(crate) async fn insert_event(tx: &mut Tx, event: &RunEvent) -> Result<(), St
 
 /// Binds an event's sixteen columns, in `EVENT_COLUMNS` order, after whatever
 /// the query already binds.
-pub(crate) fn bind_event<'q>(query: AnyQuery<'q>, event: &RunEvent) -> AnyQuery<'q> {
+pub(crate) fn bind_event<'q>(query: AnyQuery<'q>, event: &RunEventRecord) -> AnyQuery<'q> {
     query
         .bind(event.run_id.clone())
         .bind(event.seq)

@@ -7,7 +7,7 @@ use crate::backend::{abandon, WriteLock};
 use crate::document::decode;
 use crate::filter::{clamp_limit, Where};
 use crate::rows::{fetch_run, insert_event, write_run, SELECT_RUN};
-use crate::{Run, RunEvent, RunState, Store, StoreError, Timestamp, Update};
+use crate::{Run, RunEventRecord, RunState, Store, StoreError, Timestamp, Update};
 
 #[derive(Debug, Clone, Default)]
 pub struct RunFilter {
@@ -27,7 +27,7 @@ impl Store {
     pub async fn create_run(
         &self,
         mut run: Run,
-        mut first_event: RunEvent,
+        mut first_event: RunEventRecord,
     ) -> Result<Run, StoreError> {
         first_event.run_id = run.id.clone();
         first_event.seq = 1;

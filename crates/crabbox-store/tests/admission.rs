@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::convert::Infallible;
 
 use common::{insert, lease, lease_in, TestDb, MONTH_START, NOW};
-use crabbox_store::{Admission, LeaseRecord, LeaseState, Reserve, Store, Timestamp};
+use crabbox_store::{Admission, LeaseStatus, Reserve, Store, StoredLease, Timestamp};
 
 conformance!(
     reserve_returns_conflict_for_an_existing_id,
@@ -50,7 +50,7 @@ async fn reserve_returns_conflict_for_an_existing_id(db: TestDb) {
 }
 
 /// The snapshot `reserve_lease` hands to its closure for `candidate`.
-async fn admission_for(store: &Store, candidate: LeaseRecord) -> Admission {
+async fn admission_for(store: &Store, candidate: StoredLease) -> Admission {
     let mut seen = None;
     let outcome = store
         .reserve_lease(candidate, NOW, MONTH_START, |admission, _| {
@@ -66,7 +66,7 @@ async fn admission_counts_live_terminal_registered_month_and_org(db: TestDb) {
     let store = db.open().await;
     let this_month = MONTH_START.0 + 10;
     let last_month = MONTH_START.0 - 10;
-    let usd = |mut record: LeaseRecord, cost: f64| {
+    let usd = |mut record: StoredLease, cost: f64| {
         record.lease.max_estimated_usd = cost;
         record
     };
@@ -74,7 +74,7 @@ async fn admission_counts_live_terminal_registered_month_and_org(db: TestDb) {
     insert(
         &store,
         usd(
-            lease_in("cbx_1", "ann", "crabs", last_month, LeaseState::Active),
+            lease_in("cbx_1", "ann", "crabs", last_month, LeaseStatus::Active),
             1.0,
         ),
     )
@@ -86,7 +86,7 @@ async fn admission_counts_live_terminal_registered_month_and_org(db: TestDb) {
             "ann",
             "crabs",
             this_month,
-            LeaseState::Provisioning,
+            LeaseStatus::Provisioning,
         ),
         2.0,
     );
@@ -96,7 +96,7 @@ async fn admission_counts_live_terminal_registered_month_and_org(db: TestDb) {
     insert(
         &store,
         usd(
-            lease_in("cbx_3", "bob", "crabs", this_month, LeaseState::Active),
+            lease_in("cbx_3", "bob", "crabs", this_month, LeaseStatus::Active),
             4.0,
         ),
     )
@@ -105,7 +105,7 @@ async fn admission_counts_live_terminal_registered_month_and_org(db: TestDb) {
     insert(
         &store,
         usd(
-            lease_in("cbx_4", "ann", "shrimp", this_month, LeaseState::Active),
+            lease_in("cbx_4", "ann", "shrimp", this_month, LeaseStatus::Active),
             8.0,
         ),
     )
@@ -114,7 +114,7 @@ async fn admission_counts_live_terminal_registered_month_and_org(db: TestDb) {
     insert(
         &store,
         usd(
-            lease_in("cbx_5", "ann", "crabs", this_month, LeaseState::Released),
+            lease_in("cbx_5", "ann", "crabs", this_month, LeaseStatus::Released),
             16.0,
         ),
     )
@@ -123,14 +123,14 @@ async fn admission_counts_live_terminal_registered_month_and_org(db: TestDb) {
     insert(
         &store,
         usd(
-            lease_in("cbx_6", "ann", "crabs", last_month, LeaseState::Expired),
+            lease_in("cbx_6", "ann", "crabs", last_month, LeaseStatus::Expired),
             32.0,
         ),
     )
     .await;
     // Registered and live: nothing, though its slug is taken.
     let mut registered = usd(
-        lease_in("cbx_7", "ann", "crabs", this_month, LeaseState::Active),
+        lease_in("cbx_7", "ann", "crabs", this_month, LeaseStatus::Active),
         64.0,
     );
     registered.lease.lifecycle = "registered".into();
@@ -138,7 +138,7 @@ async fn admission_counts_live_terminal_registered_month_and_org(db: TestDb) {
 
     let admission = admission_for(
         &store,
-        lease_in("cbx_new", "ann", "crabs", NOW.0, LeaseState::Provisioning),
+        lease_in("cbx_new", "ann", "crabs", NOW.0, LeaseStatus::Provisioning),
     )
     .await;
     assert_eq!(
@@ -159,7 +159,7 @@ async fn admission_counts_live_terminal_registered_month_and_org(db: TestDb) {
 
     let without_org = admission_for(
         &store,
-        lease_in("cbx_new", "bob", "", NOW.0, LeaseState::Provisioning),
+        lease_in("cbx_new", "bob", "", NOW.0, LeaseStatus::Provisioning),
     )
     .await;
     assert_eq!(
@@ -191,7 +191,7 @@ async fn cancel_attempt_keeps_the_first_tombstone(db: TestDb) {
         .unwrap();
     assert_eq!(foreign, first);
 
-    let mut candidate = lease_in("cbx_x", "ann", "crabs", NOW.0, LeaseState::Provisioning);
+    let mut candidate = lease_in("cbx_x", "ann", "crabs", NOW.0, LeaseStatus::Provisioning);
     candidate.private.create_attempt_id = "attempt-1".into();
     assert!(
         admission_for(&store, candidate.clone())

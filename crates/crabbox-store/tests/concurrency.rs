@@ -8,7 +8,7 @@ mod common;
 use std::convert::Infallible;
 
 use common::{event, lease_in, run, TestDb, MONTH_START, NOW};
-use crabbox_store::{LeaseFilter, LeaseState, Reserve, Store, Timestamp};
+use crabbox_store::{LeaseFilter, LeaseStatus, Reserve, Store, Timestamp};
 
 conformance!(
     admission_caps_hold_across_replicas,
@@ -44,7 +44,7 @@ async fn admission_caps_hold_across_replicas(db: TestDb) {
                 &format!("owner-{}", index % 3),
                 "",
                 NOW.0,
-                LeaseState::Provisioning,
+                LeaseStatus::Provisioning,
             );
             tokio::spawn(async move {
                 store

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::convert::Infallible;
 
 use common::{insert, lease, lease_in, TestDb, NOW};
-use crabbox_store::{LeaseFilter, LeaseState, Timestamp, Update};
+use crabbox_store::{LeaseFilter, LeaseStatus, Timestamp, Update};
 
 conformance!(
     lease_round_trip_keeps_every_field,
@@ -35,9 +35,9 @@ async fn lease_round_trip_keeps_every_field(db: TestDb) {
 async fn slug_lookup_returns_live_leases_of_any_owner(db: TestDb) {
     let store = db.open().await;
     for (id, owner, state) in [
-        ("cbx_1", "ann", LeaseState::Active),
-        ("cbx_2", "bob", LeaseState::Provisioning),
-        ("cbx_3", "ann", LeaseState::Released),
+        ("cbx_1", "ann", LeaseStatus::Active),
+        ("cbx_2", "bob", LeaseStatus::Provisioning),
+        ("cbx_3", "ann", LeaseStatus::Released),
     ] {
         let mut record = lease_in(id, owner, "", 2_000_000, state);
         record.lease.slug = "blue-crab".into();
@@ -61,11 +61,17 @@ async fn slug_lookup_returns_live_leases_of_any_owner(db: TestDb) {
 async fn list_filters_order_and_limit(db: TestDb) {
     let store = db.open().await;
     let fixtures = [
-        ("cbx_1", "ann", "crabs", "hetzner", LeaseState::Active),
-        ("cbx_2", "bob", "crabs", "aws", LeaseState::Active),
-        ("cbx_3", "ann", "", "aws", LeaseState::Released),
-        ("cbx_4", "ann", "crabs", "hetzner", LeaseState::Provisioning),
-        ("cbx_5", "cid", "shrimp", "hetzner", LeaseState::Failed),
+        ("cbx_1", "ann", "crabs", "hetzner", LeaseStatus::Active),
+        ("cbx_2", "bob", "crabs", "aws", LeaseStatus::Active),
+        ("cbx_3", "ann", "", "aws", LeaseStatus::Released),
+        (
+            "cbx_4",
+            "ann",
+            "crabs",
+            "hetzner",
+            LeaseStatus::Provisioning,
+        ),
+        ("cbx_5", "cid", "shrimp", "hetzner", LeaseStatus::Failed),
     ];
     for (created, (id, owner, org, provider, state)) in (0..).zip(fixtures) {
         let mut record = lease_in(id, owner, org, 2_000_000 + created, state);
@@ -92,7 +98,7 @@ async fn list_filters_order_and_limit(db: TestDb) {
     };
     assert_eq!(list(by_owner).await, ["cbx_4", "cbx_3", "cbx_1"]);
     let by_state_and_provider = LeaseFilter {
-        state: Some(LeaseState::Active),
+        state: Some(LeaseStatus::Active),
         provider: Some("hetzner".into()),
         ..LeaseFilter::default()
     };
@@ -116,7 +122,7 @@ async fn update_writes_rejects_and_reports_missing(db: TestDb) {
 
     let rejected = store
         .update_lease("cbx_u", |record| {
-            record.lease.state = LeaseState::Released;
+            record.lease.state = LeaseStatus::Released;
             record.lease.slug = "changed".into();
             Err::<(), _>("refused")
         })
@@ -134,7 +140,7 @@ async fn update_writes_rejects_and_reports_missing(db: TestDb) {
 
     let value = store
         .update_lease("cbx_u", |record| {
-            record.lease.state = LeaseState::Released;
+            record.lease.state = LeaseStatus::Released;
             record.lease.id = "cbx_renamed".into();
             Ok::<_, Infallible>(41 + 1)
         })
@@ -142,10 +148,10 @@ async fn update_writes_rejects_and_reports_missing(db: TestDb) {
         .unwrap();
     assert_eq!(value, 42);
     let stored = store.get_lease("cbx_u").await.unwrap().unwrap();
-    assert_eq!(stored.lease.state, LeaseState::Released);
+    assert_eq!(stored.lease.state, LeaseStatus::Released);
     assert_eq!(stored.lease.id, "cbx_u");
     let active = LeaseFilter {
-        state: Some(LeaseState::Active),
+        state: Some(LeaseStatus::Active),
         ..LeaseFilter::default()
     };
     assert!(store.list_leases(&active).await.unwrap().is_empty());
@@ -154,16 +160,16 @@ async fn update_writes_rejects_and_reports_missing(db: TestDb) {
 async fn deadlines_follow_next_action_at(db: TestDb) {
     let store = db.open().await;
     assert_eq!(store.next_deadline().await.unwrap(), None);
-    let mut expiring = lease_in("cbx_expiring", "ann", "", 2_000_000, LeaseState::Active);
+    let mut expiring = lease_in("cbx_expiring", "ann", "", 2_000_000, LeaseStatus::Active);
     expiring.lease.expires_at = Timestamp(3_000_000);
-    let mut cleanup = lease_in("cbx_cleanup", "ann", "", 2_000_000, LeaseState::Released);
+    let mut cleanup = lease_in("cbx_cleanup", "ann", "", 2_000_000, LeaseStatus::Released);
     cleanup.private.cleanup_pending = true;
     cleanup.private.cleanup_retry_at = Some(Timestamp(2_500_000));
-    let mut stuck = lease_in("cbx_stuck", "ann", "", 2_000_000, LeaseState::Provisioning);
+    let mut stuck = lease_in("cbx_stuck", "ann", "", 2_000_000, LeaseStatus::Provisioning);
     stuck.private.provisioning_started_at = Some(Timestamp(2_000_000));
-    let mut later = lease_in("cbx_later", "ann", "", 2_000_000, LeaseState::Active);
+    let mut later = lease_in("cbx_later", "ann", "", 2_000_000, LeaseStatus::Active);
     later.lease.expires_at = Timestamp(9_000_000);
-    let done = lease_in("cbx_done", "ann", "", 2_000_000, LeaseState::Failed);
+    let done = lease_in("cbx_done", "ann", "", 2_000_000, LeaseStatus::Failed);
     for record in [expiring, cleanup, stuck, later, done] {
         insert(&store, record).await;
     }
@@ -208,20 +214,20 @@ async fn usage_includes_this_month_and_live_leases(db: TestDb) {
     let since = Timestamp(3_000_000);
     insert(
         &store,
-        lease_in("cbx_old_live", "ann", "", 2_000_000, LeaseState::Active),
+        lease_in("cbx_old_live", "ann", "", 2_000_000, LeaseStatus::Active),
     )
     .await;
     insert(
         &store,
-        lease_in("cbx_old_done", "ann", "", 2_000_000, LeaseState::Released),
+        lease_in("cbx_old_done", "ann", "", 2_000_000, LeaseStatus::Released),
     )
     .await;
     insert(
         &store,
-        lease_in("cbx_new_done", "ann", "", 3_000_000, LeaseState::Failed),
+        lease_in("cbx_new_done", "ann", "", 3_000_000, LeaseStatus::Failed),
     )
     .await;
-    let mut registered = lease_in("cbx_registered", "ann", "", 3_000_000, LeaseState::Active);
+    let mut registered = lease_in("cbx_registered", "ann", "", 3_000_000, LeaseStatus::Active);
     registered.lease.lifecycle = "registered".into();
     insert(&store, registered).await;
     let ids: HashSet<String> = store

@@ -52,8 +52,9 @@ async fn appends_number_densely_and_page(db: TestDb) {
             ("run_1", index + 2)
         );
     }
-    let seqs =
-        |events: Vec<crabbox_store::RunEvent>| events.iter().map(|e| e.seq).collect::<Vec<_>>();
+    let seqs = |events: Vec<crabbox_store::RunEventRecord>| {
+        events.iter().map(|e| e.seq).collect::<Vec<_>>()
+    };
     assert_eq!(
         seqs(store.list_events("run_1", 0, 0).await.unwrap()),
         (1..=10).collect::<Vec<_>>()

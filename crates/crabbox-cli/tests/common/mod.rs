@@ -121,7 +121,7 @@ impl Coordinator {
     }
 
     /// `GET /v1/leases/{id}` as the coordinator answers it.
-    pub fn lease(&self, id: &str) -> crabbox_proto::wire::Lease {
+    pub fn lease(&self, id: &str) -> crabbox_proto::wire::LeaseRecord {
         let (client, runtime) = self.client();
         runtime.block_on(client.get_lease(id)).expect("get lease")
     }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crabbox_proto::wire::{ClientFrame, RunEvent, ServerFrame, Timestamp};
+use crabbox_proto::wire::{ClientFrame, RunEventRecord, ServerFrame, Timestamp};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -34,14 +34,14 @@ fn text(frame: &ServerFrame) -> Message {
     Message::text(serde_json::to_string(frame).unwrap())
 }
 
-fn event(seq: i64) -> RunEvent {
-    RunEvent {
+fn event(seq: i64) -> RunEventRecord {
+    RunEventRecord {
         run_id: "run_1".into(),
         seq,
         kind: "stdout".into(),
         data: format!("line {seq}\n"),
         created_at: Timestamp(1_700_000_000_000),
-        ..RunEvent::default()
+        ..RunEventRecord::default()
     }
 }
 
@@ -86,7 +86,7 @@ async fn protocol_server(
 async fn answer(socket: &mut WebSocketStream<TcpStream>, frame: ClientFrame) {
     match frame {
         ClientFrame::SubscribeRun { run_id, after, .. } => {
-            let events: Vec<RunEvent> = (after + 1..=after + 2).map(event).collect();
+            let events: Vec<RunEventRecord> = (after + 1..=after + 2).map(event).collect();
             let reply = ServerFrame::RunEvents {
                 run_id,
                 next_seq: after + 2,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crabbox_proto::wire::RunEvent;
+use crabbox_proto::wire::RunEventRecord;
 use tokio::sync::{broadcast, watch};
 
 /// Notices a socket may fall behind by before it re-reads from the store.
@@ -16,7 +16,7 @@ const NOTICE_CAPACITY: usize = 4096;
 #[derive(Debug, Clone)]
 pub enum Notice {
     /// This event was committed.
-    Appended(Arc<RunEvent>),
+    Appended(Arc<RunEventRecord>),
     /// Events of the run up to `seq` were committed; read them from the store.
     Behind { run_id: Arc<str>, seq: i64 },
     /// Announcements may have been lost: re-read every subscription.
@@ -71,7 +71,7 @@ impl Hub {
     /// Broadcasts a committed event to the sockets following its run. Runs
     /// nobody follows are skipped: a socket starts following before it reads its
     /// first page, so whatever it misses here is in that page.
-    pub fn publish(&self, event: RunEvent) {
+    pub fn publish(&self, event: RunEventRecord) {
         if self.advance(&event.run_id, event.seq) {
             let _ = self.inner.notices.send(Notice::Appended(Arc::new(event)));
         }
@@ -176,11 +176,11 @@ impl Drop for OpenSocket {
 mod tests {
     use super::*;
 
-    fn event(run_id: &str, seq: i64) -> RunEvent {
-        RunEvent {
+    fn event(run_id: &str, seq: i64) -> RunEventRecord {
+        RunEventRecord {
             run_id: run_id.into(),
             seq,
-            ..RunEvent::default()
+            ..RunEventRecord::default()
         }
     }
 

@@ -8,7 +8,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crabbox_proto::wire::{RunEvent, ServerFrame, DEFAULT_SUBSCRIBE_LIMIT, MAX_SUBSCRIBE_LIMIT};
+use crabbox_proto::wire::{
+    RunEventRecord, ServerFrame, DEFAULT_SUBSCRIBE_LIMIT, MAX_SUBSCRIBE_LIMIT,
+};
 
 use super::hub::Notice;
 use super::link::{Gone, Link};
@@ -139,7 +141,7 @@ impl Subscriptions {
                 };
                 if event.seq == cursor + 1 {
                     let run_id = event.run_id.clone();
-                    let event = RunEvent::clone(&event);
+                    let event = RunEventRecord::clone(&event);
                     self.send(link, &run_id, vec![event], cursor).await
                 } else if event.seq > cursor {
                     self.catch_up(link, &event.run_id).await
@@ -204,7 +206,7 @@ impl Subscriptions {
         &mut self,
         link: &mut Link,
         run_id: &str,
-        events: Vec<RunEvent>,
+        events: Vec<RunEventRecord>,
         cursor: i64,
     ) -> Result<(), Gone> {
         let next_seq = events.last().map_or(cursor, |event| event.seq);

@@ -1,6 +1,6 @@
 //! Finding a lease by ID or slug as the caller may see it.
 
-use crabbox_store::LeaseRecord;
+use crabbox_store::StoredLease;
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
@@ -15,7 +15,7 @@ pub async fn find_visible(
     coordinator: &Coordinator,
     principal: &Principal,
     value: &str,
-) -> ApiResult<LeaseRecord> {
+) -> ApiResult<StoredLease> {
     let store = coordinator.store();
     if let Some(record) = store.get_lease(value).await? {
         if principal.owns(&record.lease.owner, &record.lease.org) {
@@ -27,7 +27,7 @@ pub async fn find_visible(
         return Err(ApiError::not_found("lease"));
     }
     let now = coordinator.now();
-    let (mut own, others): (Vec<LeaseRecord>, Vec<LeaseRecord>) = store
+    let (mut own, others): (Vec<StoredLease>, Vec<StoredLease>) = store
         .leases_with_slug(&slug)
         .await?
         .into_iter()
@@ -49,7 +49,7 @@ pub async fn find_visible(
 }
 
 /// `expectedProvider`: when given it must name the lease's provider.
-pub fn check_expected_provider(record: &LeaseRecord, expected: Option<&str>) -> ApiResult<()> {
+pub fn check_expected_provider(record: &StoredLease, expected: Option<&str>) -> ApiResult<()> {
     let Some(expected) = expected else {
         return Ok(());
     };

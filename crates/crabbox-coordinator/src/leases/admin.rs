@@ -3,7 +3,7 @@
 //! `delete:false`, and hands it to the replica that can reach the machine.
 
 use axum::http::StatusCode;
-use crabbox_proto::wire::{Lease, LeaseState};
+use crabbox_proto::wire::{LeaseRecord, LeaseStatus};
 
 use super::access::find_visible;
 use super::cleanup::{self, Reach};
@@ -17,7 +17,7 @@ pub async fn force_delete(
     coordinator: &Coordinator,
     principal: &Principal,
     value: &str,
-) -> ApiResult<(StatusCode, Lease)> {
+) -> ApiResult<(StatusCode, LeaseRecord)> {
     if !principal.admin {
         return Err(ApiError::forbidden("admin token required"));
     }
@@ -45,10 +45,10 @@ pub async fn force_delete(
                         "the lease's machine is being deleted right now",
                     ));
                 }
-                let creating = record.lease.state == LeaseState::Provisioning;
+                let creating = record.lease.state == LeaseStatus::Provisioning;
                 let lease = &mut record.lease;
                 if lease.state.is_live() {
-                    lease.state = LeaseState::Released;
+                    lease.state = LeaseStatus::Released;
                     lease.released_at = Some(now);
                     lease.ended_at = Some(now);
                 }

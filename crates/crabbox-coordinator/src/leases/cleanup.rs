@@ -4,9 +4,9 @@
 //! A replica claims only machines its provider can see (the inventory scope
 //! recorded at create); others leave the owed delete to the replica that can.
 
-use crabbox_proto::wire::LeaseState;
+use crabbox_proto::wire::LeaseStatus;
 use crabbox_proto::Timestamp;
-use crabbox_store::{LeaseRecord, Update};
+use crabbox_store::{StoredLease, Update};
 
 use crate::state::Coordinator;
 
@@ -41,7 +41,7 @@ impl Reach {
     }
 
     /// Whether this replica can see, and so delete, the lease's machine.
-    pub fn covers(&self, record: &LeaseRecord) -> bool {
+    pub fn covers(&self, record: &StoredLease) -> bool {
         let recorded = &record.private.inventory_scope;
         match &self.scope {
             None => false,
@@ -52,7 +52,7 @@ impl Reach {
 }
 
 /// Marks the machine as owed a delete (kept in the record until it succeeds).
-pub fn owe_delete(record: &mut LeaseRecord, now: Timestamp) {
+pub fn owe_delete(record: &mut StoredLease, now: Timestamp) {
     record.private.cleanup_pending = true;
     record.lease.cleanup_pending = true;
     record.private.cleanup_retry_at = None;
@@ -62,7 +62,7 @@ pub fn owe_delete(record: &mut LeaseRecord, now: Timestamp) {
 /// Inside a transaction: takes the delete claim when one is owed, this replica
 /// can reach the machine, no live claim holds it and no retry is waiting.
 /// Returns the claim token.
-pub fn claim(record: &mut LeaseRecord, now: Timestamp, reach: &Reach) -> Option<Timestamp> {
+pub fn claim(record: &mut StoredLease, now: Timestamp, reach: &Reach) -> Option<Timestamp> {
     if !record.private.cleanup_pending || !reach.covers(record) {
         return None;
     }
@@ -124,7 +124,7 @@ pub async fn delete_claimed(
                     private.cleanup_retry_at = None;
                     record.lease.cleanup_error.clear();
                     if record.lease.state.is_live() {
-                        record.lease.state = LeaseState::Expired;
+                        record.lease.state = LeaseStatus::Expired;
                     }
                     record.lease.ended_at.get_or_insert(now);
                 }

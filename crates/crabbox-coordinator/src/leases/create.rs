@@ -4,9 +4,9 @@
 
 use axum::http::StatusCode;
 use crabbox_core::allocate_slug;
-use crabbox_proto::wire::{CreateLeaseRequest, LeaseState};
+use crabbox_proto::wire::{CreateLeaseRequest, LeaseStatus};
 use crabbox_providers::{AcquireRequest, Lease as Machine};
-use crabbox_store::{LeaseRecord, Reserve, Update};
+use crabbox_store::{Reserve, StoredLease, Update};
 
 use super::request::{lease_record, IdSource};
 use super::{cleanup, redact};
@@ -19,7 +19,7 @@ use crate::state::Coordinator;
 /// What a create answers: the status (201 new, 200/202 replay) and the lease.
 pub struct Created {
     pub status: StatusCode,
-    pub record: LeaseRecord,
+    pub record: StoredLease,
 }
 
 fn unsupported_provider(coordinator: &Coordinator, name: &str) -> ApiError {
@@ -138,7 +138,7 @@ pub async fn create(
 fn replay(
     principal: &Principal,
     request: &CreateLeaseRequest,
-    existing: LeaseRecord,
+    existing: StoredLease,
     fixed: bool,
 ) -> ApiResult<Created> {
     let same_owner = existing.lease.owner == principal.owner && existing.lease.org == principal.org;
@@ -155,15 +155,15 @@ fn replay(
         ));
     }
     match existing.lease.state {
-        LeaseState::Active => Ok(Created {
+        LeaseStatus::Active => Ok(Created {
             status: StatusCode::OK,
             record: existing,
         }),
-        LeaseState::Provisioning if fixed => Ok(Created {
+        LeaseStatus::Provisioning if fixed => Ok(Created {
             status: StatusCode::ACCEPTED,
             record: existing,
         }),
-        LeaseState::Provisioning => Ok(Created {
+        LeaseStatus::Provisioning => Ok(Created {
             status: StatusCode::OK,
             record: existing,
         }),
@@ -180,7 +180,7 @@ fn replay(
 
 async fn provision(
     coordinator: &Coordinator,
-    reserved: LeaseRecord,
+    reserved: StoredLease,
     provider: &dyn crabbox_providers::Provider,
 ) -> ApiResult<Created> {
     let id = reserved.lease.id.clone();
@@ -188,7 +188,7 @@ async fn provision(
     let started = coordinator
         .store()
         .update_lease(&id, |record| {
-            if record.lease.state != LeaseState::Provisioning {
+            if record.lease.state != LeaseStatus::Provisioning {
                 return Err(());
             }
             record.private.provisioning_started_at = Some(coordinator.now());
@@ -230,7 +230,7 @@ async fn provision(
                 .store()
                 .update_lease(&id, |record| {
                     if record.lease.state.is_live() {
-                        record.lease.state = LeaseState::Failed;
+                        record.lease.state = LeaseStatus::Failed;
                         record.lease.ended_at = Some(now);
                     }
                     record.lease.failure_error = message.clone();
@@ -252,7 +252,7 @@ async fn provision(
     }
 }
 
-fn apply_machine(record: &mut LeaseRecord, machine: &Machine) {
+fn apply_machine(record: &mut StoredLease, machine: &Machine) {
     let lease = &mut record.lease;
     // The wire's serverID is numeric (0 when the provider's id is not a number);
     // cloudID keeps the provider's id as text either way.
@@ -279,8 +279,8 @@ async fn finalize(coordinator: &Coordinator, id: &str, machine: Machine) -> ApiR
         .update_lease(id, |record| {
             apply_machine(record, &machine);
             record.lease.updated_at = now;
-            if record.lease.state == LeaseState::Provisioning {
-                record.lease.state = LeaseState::Active;
+            if record.lease.state == LeaseStatus::Provisioning {
+                record.lease.state = LeaseStatus::Active;
                 return Ok(Ok(record.clone()));
             }
             // Released or canceled while the provider worked: the machine is late.

@@ -1,7 +1,7 @@
 //! Lease changes after create: heartbeat, release, cancel-create.
 
-use crabbox_proto::wire::{HeartbeatRequest, Lease, LeaseState, ReleaseRequest};
-use crabbox_store::LeaseRecord;
+use crabbox_proto::wire::{HeartbeatRequest, LeaseRecord, LeaseStatus, ReleaseRequest};
+use crabbox_store::StoredLease;
 
 use super::access::{check_expected_provider, find_visible};
 use super::cleanup;
@@ -11,7 +11,7 @@ use crate::error::{updated, ApiError, ApiResult};
 use crate::state::Coordinator;
 
 /// Why a heartbeat is refused, checked in the reference order; `None` allows it.
-pub fn heartbeat_refusal(record: &LeaseRecord, now: crabbox_proto::Timestamp) -> Option<ApiError> {
+pub fn heartbeat_refusal(record: &StoredLease, now: crabbox_proto::Timestamp) -> Option<ApiError> {
     if record.private.cleanup_claim.is_some() {
         return Some(ApiError::conflict(
             "cleanup_in_progress",
@@ -46,7 +46,7 @@ pub async fn heartbeat(
     principal: &Principal,
     value: &str,
     request: &HeartbeatRequest,
-) -> ApiResult<Lease> {
+) -> ApiResult<LeaseRecord> {
     let found = find_visible(coordinator, principal, value).await?;
     check_expected_provider(&found, request.expected_provider.as_deref())?;
     let now = coordinator.now();
@@ -93,7 +93,7 @@ pub async fn release(
     principal: &Principal,
     value: &str,
     request: &ReleaseRequest,
-) -> ApiResult<Lease> {
+) -> ApiResult<LeaseRecord> {
     let found = find_visible(coordinator, principal, value).await?;
     check_expected_provider(&found, request.expected_provider.as_deref())?;
     let delete = request.delete.unwrap_or(!found.lease.keep);
@@ -112,8 +112,8 @@ pub async fn release(
                     }
                     return Ok((record.lease.clone(), None));
                 }
-                let machine_exists = record.lease.state == LeaseState::Active;
-                record.lease.state = LeaseState::Released;
+                let machine_exists = record.lease.state == LeaseStatus::Active;
+                record.lease.state = LeaseStatus::Released;
                 record.lease.released_at = Some(now);
                 record.lease.ended_at = Some(now);
                 record.lease.updated_at = now;
@@ -160,7 +160,7 @@ pub async fn cancel_create(
     principal: &Principal,
     lease_id: &str,
     token: &str,
-) -> ApiResult<Option<Lease>> {
+) -> ApiResult<Option<LeaseRecord>> {
     if !token.starts_with("cat_") || token.len() != 36 {
         return Err(ApiError::bad_request(
             "invalid_create_attempt_id",

@@ -3,8 +3,8 @@
 //! follow the Node coordinator so a Go CLI's registration reads back the same.
 
 use axum::http::StatusCode;
-use crabbox_proto::wire::{Lease, LeaseState, RegistrationRequest};
-use crabbox_store::{LeaseRecord, Update};
+use crabbox_proto::wire::{LeaseRecord, LeaseStatus, RegistrationRequest};
+use crabbox_store::{StoredLease, Update};
 
 use crate::auth::Principal;
 use crate::error::{updated, ApiError, ApiResult};
@@ -112,7 +112,7 @@ fn validate(request: &RegistrationRequest) -> ApiResult<Registered> {
     })
 }
 
-fn apply(lease: &mut Lease, request: &RegistrationRequest, valid: &Registered) {
+fn apply(lease: &mut LeaseRecord, request: &RegistrationRequest, valid: &Registered) {
     let now = lease.updated_at;
     lease.target = valid.target.clone();
     lease.windows_mode = if valid.target == "windows" {
@@ -152,7 +152,7 @@ fn apply(lease: &mut Lease, request: &RegistrationRequest, valid: &Registered) {
     lease.idle_timeout_seconds = lifetime(request.idle_timeout_seconds);
     lease.estimated_hourly_usd = 0.0;
     lease.max_estimated_usd = 0.0;
-    lease.state = LeaseState::Active;
+    lease.state = LeaseStatus::Active;
     lease.last_touched_at = now;
     lease.ended_at = None;
     lease.released_at = None;
@@ -170,7 +170,7 @@ pub async fn register(
     principal: &Principal,
     lease_id: &str,
     request: &RegistrationRequest,
-) -> ApiResult<(StatusCode, Lease)> {
+) -> ApiResult<(StatusCode, LeaseRecord)> {
     if crabbox_core::LeaseId::parse(lease_id).is_none() && !valid_external_id(lease_id) {
         return Err(ApiError::bad_request(
             "invalid_lease_id",
@@ -209,7 +209,7 @@ pub async fn register(
         other => return updated(other, "lease").map(|lease| (StatusCode::OK, lease)),
     }
     let requested_slug = crabbox_core::normalize_slug(&request.slug);
-    let lease = Lease {
+    let lease = LeaseRecord {
         id: lease_id.to_string(),
         provider: valid.provider.clone(),
         lifecycle: "registered".into(),
@@ -217,13 +217,13 @@ pub async fn register(
         org: principal.org.clone(),
         created_at: now,
         updated_at: now,
-        ..Lease::default()
+        ..LeaseRecord::default()
     };
     let mut lease = lease;
     apply(&mut lease, request, &valid);
-    let record = LeaseRecord {
+    let record = StoredLease {
         lease,
-        ..LeaseRecord::default()
+        ..StoredLease::default()
     };
     match coordinator
         .store()

@@ -2,9 +2,9 @@
 //! record: pure logic, no I/O.
 
 use crabbox_core::{validate_requested_slug, LeaseId};
-use crabbox_proto::wire::{CreateLeaseRequest, Lease, LeaseState};
+use crabbox_proto::wire::{CreateLeaseRequest, LeaseRecord, LeaseStatus};
 use crabbox_proto::Timestamp;
-use crabbox_store::{LeasePrivate, LeaseRecord};
+use crabbox_store::{LeasePrivate, StoredLease};
 use sha2::{Digest, Sha256};
 
 use crate::auth::Principal;
@@ -97,7 +97,7 @@ pub fn lease_record(
     provider: &str,
     needs_key: bool,
     now: Timestamp,
-) -> ApiResult<LeaseRecord> {
+) -> ApiResult<StoredLease> {
     let token = request.create_attempt_id.trim();
     let lease_id = match id_source {
         IdSource::Path(id) => {
@@ -159,14 +159,14 @@ pub fn lease_record(
     }
     let ttl = lifetime_or(request.ttl_seconds, DEFAULT_TTL_SECS);
     let idle = lifetime_or(request.idle_timeout_seconds, DEFAULT_IDLE_SECS);
-    let mut lease = Lease {
+    let mut lease = LeaseRecord {
         id: lease_id,
         slug: request.slug.clone(),
         provider: provider.to_string(),
         lifecycle: "managed".into(),
         owner: principal.owner.clone(),
         org: principal.org.clone(),
-        state: LeaseState::Provisioning,
+        state: LeaseStatus::Provisioning,
         target: non_empty(&request.target, "linux"),
         class: non_empty(&request.class, "standard"),
         server_type: request.server_type.clone(),
@@ -181,12 +181,12 @@ pub fn lease_record(
         created_at: now,
         updated_at: now,
         last_touched_at: now,
-        ..Lease::default()
+        ..LeaseRecord::default()
     };
     lease.exposed_ports.sort_unstable();
     lease.exposed_ports.dedup();
     lease.expires_at = lease.compute_expires_at();
-    Ok(LeaseRecord {
+    Ok(StoredLease {
         lease,
         private: LeasePrivate {
             create_attempt_id: token.to_string(),
@@ -243,7 +243,7 @@ mod tests {
         assert_eq!(record.lease.ttl_seconds, MAX_LIFETIME_SECS);
         assert_eq!(record.lease.idle_timeout_seconds, DEFAULT_IDLE_SECS);
         assert_eq!(record.lease.expires_at, Timestamp(DEFAULT_IDLE_SECS * 1000));
-        assert_eq!(record.lease.state, LeaseState::Provisioning);
+        assert_eq!(record.lease.state, LeaseStatus::Provisioning);
         assert_eq!(record.lease.owner, "me");
     }
 

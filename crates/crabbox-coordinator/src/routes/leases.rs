@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use crabbox_proto::wire::{
-    CancelCreateRequest, CreateLeaseRequest, HeartbeatRequest, LeaseEnvelope, LeaseState,
+    CancelCreateRequest, CreateLeaseRequest, HeartbeatRequest, LeaseEnvelope, LeaseStatus,
     LeasesEnvelope, RegistrationRequest, ReleaseRequest,
 };
 use crabbox_store::LeaseFilter;
@@ -22,7 +22,7 @@ type LeaseResponse = ApiResult<(StatusCode, Json<LeaseEnvelope>)>;
 
 fn envelope(
     status: StatusCode,
-    lease: crabbox_proto::wire::Lease,
+    lease: crabbox_proto::wire::LeaseRecord,
 ) -> (StatusCode, Json<LeaseEnvelope>) {
     (status, Json(LeaseEnvelope { lease }))
 }
@@ -58,7 +58,7 @@ pub async fn get(
 fn filter(principal: &Principal, params: &Params, scoped: bool) -> ApiResult<LeaseFilter> {
     let state = match params.text("state") {
         None => None,
-        Some(text) => Some(LeaseState::parse(&text).ok_or_else(|| {
+        Some(text) => Some(LeaseStatus::parse(&text).ok_or_else(|| {
             ApiError::bad_request("invalid_state", format!("unknown lease state {text:?}"))
         })?),
     };

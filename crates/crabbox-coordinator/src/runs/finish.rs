@@ -2,7 +2,9 @@
 //! 8 MiB), failure classification, bounded test results, merged telemetry and
 //! the closing `command.finished` event.
 
-use crabbox_proto::wire::{FinishRunRequest, Run, RunEvent, RunState, TestFailure, TestResults};
+use crabbox_proto::wire::{
+    FinishRunRequest, Run, RunEventRecord, RunState, TestFailure, TestResults,
+};
 
 use super::telemetry::{merge_run_telemetry, sanitize_run_telemetry};
 use super::{committed, tail_utf8, truncate_utf8, writable};
@@ -100,7 +102,7 @@ async fn record_finish(
     coordinator: &Coordinator,
     run_id: &str,
     request: FinishRunRequest,
-) -> ApiResult<(Run, RunEvent)> {
+) -> ApiResult<(Run, RunEventRecord)> {
     let exit_code = request
         .exit_code
         .filter(|code| code.is_finite())
@@ -119,12 +121,12 @@ async fn record_finish(
         RunState::Failed
     };
     let now = coordinator.now();
-    let final_event = RunEvent {
+    let final_event = RunEventRecord {
         kind: "command.finished".into(),
         phase: state.as_str().into(),
         exit_code: Some(exit_code),
         created_at: now,
-        ..RunEvent::default()
+        ..RunEventRecord::default()
     };
     let results = request.results.map(bound_results);
     let telemetry = request

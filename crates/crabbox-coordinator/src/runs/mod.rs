@@ -12,7 +12,7 @@ use std::future::Future;
 
 use crabbox_core::RunId;
 use crabbox_proto::wire::{
-    AppendEventRequest, CreateRunRequest, LeaseOwner, Run, RunEvent, RunState,
+    AppendEventRequest, CreateRunRequest, LeaseOwner, Run, RunEventRecord, RunState,
 };
 
 use crate::auth::Principal;
@@ -141,13 +141,13 @@ pub async fn create(
         run.target = DEFAULT_TARGET.into();
     }
     // As the Node coordinator records it: type and phase only.
-    let first = RunEvent {
+    let first = RunEventRecord {
         run_id: run.id.clone(),
         seq: 1,
         kind: "run.started".into(),
         phase: "starting".into(),
         created_at: now,
-        ..RunEvent::default()
+        ..RunEventRecord::default()
     };
     Ok(coordinator.store().create_run(run, first).await?)
 }
@@ -180,7 +180,7 @@ pub async fn append(
     principal: &Principal,
     run_id: &str,
     request: &AppendEventRequest,
-) -> ApiResult<RunEvent> {
+) -> ApiResult<RunEventRecord> {
     // The writer check runs inside the append's transaction (one round trip less
     // on the hot path); only a named lease needs a lookup first.
     let mut lease_owner = None;
@@ -203,7 +203,7 @@ pub async fn append(
     } else {
         bounded(request.kind.trim(), SHORT_FIELD)
     };
-    let event = RunEvent {
+    let event = RunEventRecord {
         kind,
         phase: bounded(&request.phase, SHORT_FIELD),
         stream,
@@ -218,7 +218,7 @@ pub async fn append(
         server_type: bounded(&request.server_type, SHORT_FIELD),
         exit_code: request.exit_code,
         created_at: coordinator.now(),
-        ..RunEvent::default()
+        ..RunEventRecord::default()
     };
     let writer = coordinator.clone();
     let run_id = run_id.to_string();
@@ -258,7 +258,7 @@ pub(crate) async fn committed<T: Send + 'static>(
 
 /// The effects of one event on the run summary; `lease_owner` is the owner of
 /// the event's lease when that lease exists (only existing leases are attributed).
-fn apply_event(run: &mut Run, event: &RunEvent, lease_owner: Option<&(String, String)>) {
+fn apply_event(run: &mut Run, event: &RunEventRecord, lease_owner: Option<&(String, String)>) {
     if !event.phase.is_empty() {
         run.phase = event.phase.clone();
     } else if let Some(phase) = crabbox_proto::wire::implied_phase(&event.kind) {
@@ -310,11 +310,11 @@ mod tests {
     #[test]
     fn events_drive_the_run_summary() {
         let mut run = Run::default();
-        let event = RunEvent {
+        let event = RunEventRecord {
             kind: "sync.started".into(),
             lease_id: "cbx_000000000001".into(),
             slug: "blue-krill".into(),
-            ..RunEvent::default()
+            ..RunEventRecord::default()
         };
         apply_event(&mut run, &event, Some(&("o".into(), "g".into())));
         assert_eq!(run.phase, "sync");
@@ -323,10 +323,10 @@ mod tests {
         assert_eq!(run.lease_owners.len(), 1);
         apply_event(
             &mut run,
-            &RunEvent {
+            &RunEventRecord {
                 kind: "run.failed".into(),
                 created_at: crabbox_proto::Timestamp(5),
-                ..RunEvent::default()
+                ..RunEventRecord::default()
             },
             None,
         );
@@ -343,10 +343,10 @@ mod tests {
     #[test]
     fn only_existing_leases_are_attributed() {
         let mut run = Run::default();
-        let unknown = RunEvent {
+        let unknown = RunEventRecord {
             kind: "lease.created".into(),
             lease_id: "cbx_000000000002".into(),
-            ..RunEvent::default()
+            ..RunEventRecord::default()
         };
         apply_event(&mut run, &unknown, None);
         assert_eq!(run.lease_id, "cbx_000000000002");

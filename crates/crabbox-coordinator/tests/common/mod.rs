@@ -15,7 +15,7 @@ use std::time::Duration;
 use crabbox_coordinator::{Clock, Coordinator, Providers, Settings, SystemClock};
 use crabbox_core::{Paths, Secret};
 use crabbox_providers::ProviderSettings;
-use crabbox_store::{RunEvent, ScratchDatabase, Store, Timestamp};
+use crabbox_store::{RunEventRecord, ScratchDatabase, Store, Timestamp};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -305,12 +305,12 @@ pub async fn create_run(api: &Api) -> String {
 /// Appends `count` stdout events straight through the store (no HTTP, no push).
 pub async fn append_backlog(coordinator: &Coordinator, run: &str, count: usize) {
     for index in 0..count {
-        let event = RunEvent {
+        let event = RunEventRecord {
             kind: "stdout".into(),
             stream: "stdout".into(),
             data: format!("backlog {index}\n"),
             created_at: Timestamp::now(),
-            ..RunEvent::default()
+            ..RunEventRecord::default()
         };
         coordinator
             .store()

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::run_fields::null_as_default;
-use super::{RunEvent, Timestamp};
+use super::{RunEventRecord, Timestamp};
 
 /// The protocol version announced in `hello`.
 pub const CONTROL_PROTOCOL: u32 = 1;
@@ -26,7 +26,7 @@ pub enum ServerFrame {
     RunEvents {
         #[serde(rename = "runID")]
         run_id: String,
-        events: Vec<RunEvent>,
+        events: Vec<RunEventRecord>,
         #[serde(rename = "nextSeq")]
         next_seq: i64,
     },

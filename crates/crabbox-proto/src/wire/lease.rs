@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 use super::fields::{port_strings, server_id, string_or_number};
 use super::{is_false, is_zero, Timestamp};
 
-/// The five coordinator lease states; `provisioning` and `active` are live.
+/// The five coordinator lease statuses; `provisioning` and `active` are live.
+/// (A provider's own view of a lease uses `crabbox_providers::LeaseState`.)
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum LeaseState {
+pub enum LeaseStatus {
     #[default]
     Provisioning,
     Active,
@@ -20,41 +21,42 @@ pub enum LeaseState {
     Failed,
 }
 
-impl LeaseState {
-    pub const ALL: [LeaseState; 5] = [
-        LeaseState::Provisioning,
-        LeaseState::Active,
-        LeaseState::Released,
-        LeaseState::Expired,
-        LeaseState::Failed,
+impl LeaseStatus {
+    pub const ALL: [LeaseStatus; 5] = [
+        LeaseStatus::Provisioning,
+        LeaseStatus::Active,
+        LeaseStatus::Released,
+        LeaseStatus::Expired,
+        LeaseStatus::Failed,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            LeaseState::Provisioning => "provisioning",
-            LeaseState::Active => "active",
-            LeaseState::Released => "released",
-            LeaseState::Expired => "expired",
-            LeaseState::Failed => "failed",
+            LeaseStatus::Provisioning => "provisioning",
+            LeaseStatus::Active => "active",
+            LeaseStatus::Released => "released",
+            LeaseStatus::Expired => "expired",
+            LeaseStatus::Failed => "failed",
         }
     }
 
-    pub fn parse(text: &str) -> Option<LeaseState> {
-        LeaseState::ALL
+    pub fn parse(text: &str) -> Option<LeaseStatus> {
+        LeaseStatus::ALL
             .into_iter()
             .find(|state| state.as_str() == text)
     }
 
     pub fn is_live(self) -> bool {
-        matches!(self, LeaseState::Provisioning | LeaseState::Active)
+        matches!(self, LeaseStatus::Provisioning | LeaseStatus::Active)
     }
 }
 
-/// A lease as clients see it. The coordinator's private bookkeeping (create
+/// The coordinator's lease record as clients see it (the provider-neutral lease
+/// is `crabbox_providers::Lease`). The coordinator's private bookkeeping (create
 /// attempts, cleanup claims) lives beside it in the store, never in this struct.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct Lease {
+pub struct LeaseRecord {
     pub id: String,
     pub slug: String,
     pub provider: String,
@@ -64,7 +66,7 @@ pub struct Lease {
     /// The org label; empty when the owner has none.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub org: String,
-    pub state: LeaseState,
+    pub state: LeaseStatus,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub target: String,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -153,7 +155,7 @@ pub struct Lease {
     pub telemetry_history: Vec<super::TelemetrySample>,
 }
 
-impl Lease {
+impl LeaseRecord {
     /// `min(created + ttl, touched + idle)`, each at least one second.
     pub fn compute_expires_at(&self) -> Timestamp {
         let ttl = self.ttl_seconds.max(1);
@@ -310,13 +312,13 @@ pub struct RegistrationRequest {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LeaseEnvelope {
-    pub lease: Lease,
+    pub lease: LeaseRecord,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LeasesEnvelope {
     #[serde(default)]
-    pub leases: Vec<Lease>,
+    pub leases: Vec<LeaseRecord>,
 }
 
 #[cfg(test)]
@@ -335,31 +337,31 @@ mod tests {
 
     #[test]
     fn lease_uses_the_reference_field_names() {
-        let lease = Lease {
+        let lease = LeaseRecord {
             id: "cbx_0123456789ab".into(),
             cloud_id: "4242".into(),
             estimated_hourly_usd: 0.5,
-            state: LeaseState::Active,
-            ..Lease::default()
+            state: LeaseStatus::Active,
+            ..LeaseRecord::default()
         };
         let json = serde_json::to_value(&lease).unwrap();
         assert_eq!(json["cloudID"], "4242");
         assert_eq!(json["estimatedHourlyUSD"], 0.5);
         assert_eq!(json["state"], "active");
         assert!(json.get("releasedAt").is_none());
-        let back: Lease = serde_json::from_value(json).unwrap();
+        let back: LeaseRecord = serde_json::from_value(json).unwrap();
         assert_eq!(back, lease);
     }
 
     #[test]
     fn expiry_is_the_earlier_of_ttl_and_idle() {
-        let mut lease = Lease {
+        let mut lease = LeaseRecord {
             ttl_seconds: 3600,
             idle_timeout_seconds: 600,
             created_at: Timestamp(0),
             last_touched_at: Timestamp(0),
             lifecycle: "managed".into(),
-            ..Lease::default()
+            ..LeaseRecord::default()
         };
         assert_eq!(lease.compute_expires_at(), Timestamp(600_000));
         lease.last_touched_at = Timestamp(3_500_000);

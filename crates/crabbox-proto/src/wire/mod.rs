@@ -23,12 +23,12 @@ pub use control::{
 pub use decode::{from_json_slice, DecodeError};
 pub use event_kind::{implied_phase, EventKind};
 pub use lease::{
-    CancelCreateRequest, CreateLeaseRequest, HeartbeatRequest, Lease, LeaseEnvelope, LeaseState,
-    LeasesEnvelope, RegistrationRequest, ReleaseRequest,
+    CancelCreateRequest, CreateLeaseRequest, HeartbeatRequest, LeaseEnvelope, LeaseRecord,
+    LeaseStatus, LeasesEnvelope, RegistrationRequest, ReleaseRequest,
 };
 pub use run::{
     AppendEventRequest, CreateRunRequest, EventEnvelope, EventsEnvelope, FinishRunRequest,
-    LeaseOwner, Run, RunEnvelope, RunEvent, RunState, RunsEnvelope,
+    LeaseOwner, Run, RunEnvelope, RunEventRecord, RunState, RunsEnvelope,
 };
 pub use telemetry::{RunTelemetry, RunTelemetryRequest, TelemetrySample};
 pub use test_results::{TestFailure, TestResults};

@@ -103,10 +103,11 @@ pub struct Run {
     pub ended_at: Option<Timestamp>,
 }
 
-/// One entry of a run's event stream; `seq` is dense and starts at 1.
+/// One stored entry of a run's event stream; `seq` is dense and starts at 1.
+/// (The run engine's typed events are `crabbox_run::engine::RunEvent`.)
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct RunEvent {
+pub struct RunEventRecord {
     #[serde(rename = "runID")]
     pub run_id: String,
     pub seq: i64,
@@ -249,13 +250,13 @@ pub struct RunsEnvelope {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EventEnvelope {
-    pub event: RunEvent,
+    pub event: RunEventRecord,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EventsEnvelope {
     #[serde(default)]
-    pub events: Vec<RunEvent>,
+    pub events: Vec<RunEventRecord>,
 }
 
 #[cfg(test)]
@@ -265,7 +266,7 @@ mod tests {
     #[test]
     fn event_reads_the_reference_shape() {
         let body = r#"{"runID":"run_123","seq":1,"type":"stdout","stream":"stdout","data":"hello ws\n","createdAt":"2026-05-02T00:00:00Z"}"#;
-        let event: RunEvent = serde_json::from_str(body).unwrap();
+        let event: RunEventRecord = serde_json::from_str(body).unwrap();
         assert_eq!(event.kind, "stdout");
         assert_eq!(event.data, "hello ws\n");
         assert_eq!(event.seq, 1);

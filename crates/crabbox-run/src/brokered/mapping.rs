@@ -7,12 +7,12 @@ use crabbox_providers::{Lease, LeaseState, ProviderError};
 
 /// `provisioning` → leased, `active` → ready, `released` → released,
 /// `expired`/`failed` → expired.
-pub fn state_from_wire(state: wire::LeaseState) -> LeaseState {
+pub fn state_from_wire(state: wire::LeaseStatus) -> LeaseState {
     match state {
-        wire::LeaseState::Provisioning => LeaseState::Leased,
-        wire::LeaseState::Active => LeaseState::Ready,
-        wire::LeaseState::Released => LeaseState::Released,
-        wire::LeaseState::Expired | wire::LeaseState::Failed => LeaseState::Expired,
+        wire::LeaseStatus::Provisioning => LeaseState::Leased,
+        wire::LeaseStatus::Active => LeaseState::Ready,
+        wire::LeaseStatus::Released => LeaseState::Released,
+        wire::LeaseStatus::Expired | wire::LeaseStatus::Failed => LeaseState::Expired,
     }
 }
 
@@ -23,7 +23,7 @@ fn seconds(timestamp: Timestamp) -> i64 {
 /// Refuses a coordinator answer whose identity or connection values could be
 /// used as a path, an ssh option or a shell word: they are data, checked here
 /// before anything builds a directory or a command line from them.
-fn check_wire_lease(record: &wire::Lease) -> Result<(), String> {
+fn check_wire_lease(record: &wire::LeaseRecord) -> Result<(), String> {
     use crabbox_core::remote;
     if crabbox_core::LeaseId::parse(&record.id).is_none() {
         return Err(format!(
@@ -61,14 +61,14 @@ fn check_wire_lease(record: &wire::Lease) -> Result<(), String> {
 
 /// The provider-neutral view of a coordinator lease, after checking its values.
 /// The coordinator's host key becomes the pinned host key.
-pub fn lease_from_wire(record: &wire::Lease) -> Result<Lease, ProviderError> {
+pub fn lease_from_wire(record: &wire::LeaseRecord) -> Result<Lease, ProviderError> {
     check_wire_lease(record).map_err(|problem| ProviderError::Failed {
         message: format!("refusing the coordinator's lease record: {problem}"),
     })?;
     Ok(unchecked_lease(record))
 }
 
-fn unchecked_lease(record: &wire::Lease) -> Lease {
+fn unchecked_lease(record: &wire::LeaseRecord) -> Lease {
     // The provider's id: its text form (`cloudID`), else the numeric serverID.
     let server_id = if !record.cloud_id.is_empty() {
         record.cloud_id.clone()
@@ -108,7 +108,7 @@ fn unchecked_lease(record: &wire::Lease) -> Lease {
 
 /// The record's labels plus `pond` and `crabbox_exposed_ports` synthesized from its
 /// fields, as provider labels carry them.
-fn pond_labels(record: &wire::Lease) -> std::collections::BTreeMap<String, String> {
+fn pond_labels(record: &wire::LeaseRecord) -> std::collections::BTreeMap<String, String> {
     let mut labels = record.labels.clone();
     if !record.pond.is_empty() {
         labels.insert(crabbox_pond::POND_LABEL.into(), record.pond.clone());
@@ -123,9 +123,9 @@ fn pond_labels(record: &wire::Lease) -> std::collections::BTreeMap<String, Strin
 }
 
 /// The error for a lease the coordinator reports ended: proof that it is gone.
-pub fn ended(record: &wire::Lease) -> ProviderError {
+pub fn ended(record: &wire::LeaseRecord) -> ProviderError {
     match record.state {
-        wire::LeaseState::Expired => ProviderError::Expired {
+        wire::LeaseStatus::Expired => ProviderError::Expired {
             lease: record.id.clone(),
         },
         state => ProviderError::NotFound {
@@ -172,11 +172,11 @@ mod tests {
 
     #[test]
     fn wire_leases_map_to_provider_leases() {
-        let record = wire::Lease {
+        let record = wire::LeaseRecord {
             id: "cbx_0123456789ab".into(),
             slug: "swift-crab".into(),
             provider: "local".into(),
-            state: wire::LeaseState::Active,
+            state: wire::LeaseStatus::Active,
             cloud_id: "4242".into(),
             host: "127.0.0.1".into(),
             ssh_user: "crab".into(),
@@ -187,7 +187,7 @@ mod tests {
             idle_timeout_seconds: 1800,
             created_at: Timestamp(1_000_000),
             last_touched_at: Timestamp(1_500_999),
-            ..wire::Lease::default()
+            ..wire::LeaseRecord::default()
         };
         let lease = lease_from_wire(&record).unwrap();
         assert_eq!(lease.state, LeaseState::Ready);
@@ -197,10 +197,10 @@ mod tests {
         assert_eq!((lease.created_at, lease.last_touched_at), (1000, 1500));
         assert_eq!(lease.expires_at(), 1500 + 1800);
         for (state, expected) in [
-            (wire::LeaseState::Provisioning, LeaseState::Leased),
-            (wire::LeaseState::Released, LeaseState::Released),
-            (wire::LeaseState::Expired, LeaseState::Expired),
-            (wire::LeaseState::Failed, LeaseState::Expired),
+            (wire::LeaseStatus::Provisioning, LeaseState::Leased),
+            (wire::LeaseStatus::Released, LeaseState::Released),
+            (wire::LeaseStatus::Expired, LeaseState::Expired),
+            (wire::LeaseStatus::Failed, LeaseState::Expired),
         ] {
             assert_eq!(state_from_wire(state), expected);
         }
@@ -208,17 +208,17 @@ mod tests {
 
     #[test]
     fn hostile_records_are_refused() {
-        let good = wire::Lease {
+        let good = wire::LeaseRecord {
             id: "cbx_0123456789ab".into(),
             slug: "swift-crab".into(),
             host: "10.0.0.5".into(),
             ssh_user: "crab".into(),
             ssh_port: "22".into(),
             work_root: "/work/crabbox".into(),
-            ..wire::Lease::default()
+            ..wire::LeaseRecord::default()
         };
         assert!(lease_from_wire(&good).is_ok());
-        type Spoil = fn(&mut wire::Lease);
+        type Spoil = fn(&mut wire::LeaseRecord);
         let cases: [(&str, Spoil); 6] = [
             ("lease id", |r| r.id = "../../x".into()),
             ("slug", |r| r.slug = "../evil".into()),

@@ -95,7 +95,7 @@ impl BrokeredProvider {
     async fn create_replaying(
         &self,
         body: &CreateLeaseRequest,
-    ) -> Result<crabbox_proto::wire::Lease, ClientError> {
+    ) -> Result<crabbox_proto::wire::LeaseRecord, ClientError> {
         let deadline = Instant::now() + REPLAY_WINDOW;
         let mut wait = REPLAY_FIRST_WAIT;
         loop {
@@ -112,10 +112,10 @@ impl BrokeredProvider {
     /// Waits while the coordinator still provisions the machine.
     async fn until_active(
         &self,
-        mut record: crabbox_proto::wire::Lease,
+        mut record: crabbox_proto::wire::LeaseRecord,
     ) -> Result<Lease, ProviderError> {
         let deadline = Instant::now() + PROVISIONING_WAIT;
-        while record.state == crabbox_proto::wire::LeaseState::Provisioning {
+        while record.state == crabbox_proto::wire::LeaseStatus::Provisioning {
             if Instant::now() >= deadline {
                 return Err(ProviderError::Failed {
                     message: format!(

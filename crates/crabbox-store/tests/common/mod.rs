@@ -14,7 +14,9 @@ use std::sync::Once;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crabbox_proto::wire::{LeaseOwner, RunTelemetry, TelemetrySample, TestResults};
-use crabbox_store::{Lease, LeasePrivate, LeaseRecord, LeaseState, Run, RunEvent, RunState};
+use crabbox_store::{
+    LeasePrivate, LeaseRecord, LeaseStatus, Run, RunEventRecord, RunState, StoredLease,
+};
 use crabbox_store::{Store, Timestamp};
 use sqlx::{AssertSqlSafe, Connection};
 
@@ -157,15 +159,15 @@ fn unique_schema_name() -> String {
 }
 
 /// A live managed lease with every field set to something distinguishable.
-pub fn lease(id: &str, owner: &str, org: &str, created_at: i64) -> LeaseRecord {
-    let lease = Lease {
+pub fn lease(id: &str, owner: &str, org: &str, created_at: i64) -> StoredLease {
+    let lease = LeaseRecord {
         id: id.to_string(),
         slug: format!("slug-{id}"),
         provider: "hetzner".into(),
         lifecycle: "managed".into(),
         owner: owner.to_string(),
         org: org.to_string(),
-        state: LeaseState::Active,
+        state: LeaseStatus::Active,
         target: "linux".into(),
         class: "standard".into(),
         server_type: "cpx31".into(),
@@ -208,7 +210,7 @@ pub fn lease(id: &str, owner: &str, org: &str, created_at: i64) -> LeaseRecord {
         telemetry: None,
         telemetry_history: Vec::new(),
     };
-    LeaseRecord {
+    StoredLease {
         lease,
         private: LeasePrivate {
             create_attempt_id: format!("attempt-{id}"),
@@ -231,8 +233,8 @@ pub fn lease_in(
     owner: &str,
     org: &str,
     created_at: i64,
-    state: LeaseState,
-) -> LeaseRecord {
+    state: LeaseStatus,
+) -> StoredLease {
     let mut record = lease(id, owner, org, created_at);
     record.lease.state = state;
     record.private = LeasePrivate::default();
@@ -240,7 +242,7 @@ pub fn lease_in(
 }
 
 /// Stores `record` as it is.
-pub async fn insert(store: &Store, record: LeaseRecord) -> LeaseRecord {
+pub async fn insert(store: &Store, record: StoredLease) -> StoredLease {
     store
         .reserve_lease(record, NOW, MONTH_START, |_, _| Ok::<(), Infallible>(()))
         .await
@@ -298,8 +300,8 @@ pub fn run(id: &str, owner: &str, org: &str, started_at: i64) -> Run {
     }
 }
 
-pub fn event(kind: &str, created_at: i64) -> RunEvent {
-    RunEvent {
+pub fn event(kind: &str, created_at: i64) -> RunEventRecord {
+    RunEventRecord {
         run_id: String::new(),
         seq: 0,
         kind: kind.to_string(),
@@ -320,7 +322,7 @@ pub fn event(kind: &str, created_at: i64) -> RunEvent {
 }
 
 /// Appends `event` without changing the run.
-pub async fn append(store: &Store, run_id: &str, event: RunEvent) -> RunEvent {
+pub async fn append(store: &Store, run_id: &str, event: RunEventRecord) -> RunEventRecord {
     store
         .append_event(run_id, event, |_, _| Ok::<(), Infallible>(()))
         .await

@@ -1,6 +1,6 @@
 //! The last printed sequence number, and which events of a page or push are new.
 
-use crabbox_proto::wire::RunEvent;
+use crabbox_proto::wire::RunEventRecord;
 
 /// Events are printed in sequence order, each at most once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,7 +12,7 @@ pub struct Cursor {
 #[derive(Debug)]
 pub struct Taken<'a> {
     /// The events to print, in order.
-    pub fresh: Vec<&'a RunEvent>,
+    pub fresh: Vec<&'a RunEventRecord>,
     /// A contiguous read stopped at a missing sequence number.
     pub gap: bool,
 }
@@ -30,7 +30,7 @@ impl Cursor {
     /// The events after the cursor, advancing past them. Already printed ones are
     /// skipped; with `contiguous` the take stops before a missing number, so a push
     /// that overtook the backlog is never printed ahead of it.
-    pub fn take<'a>(&mut self, events: &'a [RunEvent], contiguous: bool) -> Taken<'a> {
+    pub fn take<'a>(&mut self, events: &'a [RunEventRecord], contiguous: bool) -> Taken<'a> {
         let mut fresh = Vec::new();
         let mut gap = false;
         for event in events {
@@ -52,11 +52,11 @@ impl Cursor {
 mod tests {
     use super::*;
 
-    fn events(seqs: &[i64]) -> Vec<RunEvent> {
+    fn events(seqs: &[i64]) -> Vec<RunEventRecord> {
         seqs.iter()
-            .map(|&seq| RunEvent {
+            .map(|&seq| RunEventRecord {
                 seq,
-                ..RunEvent::default()
+                ..RunEventRecord::default()
             })
             .collect()
     }

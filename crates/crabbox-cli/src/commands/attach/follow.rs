@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crabbox_client::{Client, ClientError, ControlError, ControlSocket};
-use crabbox_proto::wire::{Run, RunEvent, RunState, ServerFrame};
+use crabbox_proto::wire::{Run, RunEventRecord, RunState, ServerFrame};
 
 use super::cursor::Cursor;
 use super::output::Output;
@@ -44,7 +44,7 @@ impl<'a> Follow<'a> {
         }
     }
 
-    fn print(&mut self, events: &[RunEvent], contiguous: bool) -> (usize, bool) {
+    fn print(&mut self, events: &[RunEventRecord], contiguous: bool) -> (usize, bool) {
         let taken = self.cursor.take(events, contiguous);
         for event in &taken.fresh {
             self.output.event(event);
@@ -121,7 +121,7 @@ impl<'a> Follow<'a> {
     async fn on_events(
         &mut self,
         socket: &mut ControlSocket,
-        events: &[RunEvent],
+        events: &[RunEventRecord],
     ) -> Result<(), ControlError> {
         let (printed, gap) = self.print(events, true);
         if printed > 0 {

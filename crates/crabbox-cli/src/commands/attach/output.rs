@@ -1,7 +1,7 @@
 //! How `attach` prints a run's events: output replayed to the stream it came from,
 //! every other event as one line on stderr, or one JSON record per line.
 
-use crabbox_proto::wire::RunEvent;
+use crabbox_proto::wire::RunEventRecord;
 use crabbox_ssh::Stream;
 
 use crate::commands::history::event_record;
@@ -14,7 +14,7 @@ pub struct Output {
 }
 
 impl Output {
-    pub fn event(&self, event: &RunEvent) {
+    pub fn event(&self, event: &RunEventRecord) {
         if self.json {
             let record = serde_json::to_value(event_record(event)).expect("events serialize");
             self.printer.json_line(&record);
@@ -29,7 +29,7 @@ impl Output {
 }
 
 /// `0007 command.started phase=command at=2026-… cargo test`.
-pub fn event_line(event: &RunEvent) -> String {
+pub fn event_line(event: &RunEventRecord) -> String {
     let phase = if event.phase.is_empty() {
         "-"
     } else {
@@ -49,13 +49,13 @@ mod tests {
 
     #[test]
     fn other_events_print_as_one_line() {
-        let event = RunEvent {
+        let event = RunEventRecord {
             seq: 7,
             kind: "command.started".into(),
             phase: "command".into(),
             message: "cargo test".into(),
             created_at: Timestamp(1_795_388_880_123),
-            ..RunEvent::default()
+            ..RunEventRecord::default()
         };
         let line = event_line(&event);
         assert!(
@@ -63,7 +63,7 @@ mod tests {
             "{line}"
         );
         assert!(line.ends_with(" cargo test"), "{line}");
-        let bare = RunEvent {
+        let bare = RunEventRecord {
             phase: String::new(),
             message: String::new(),
             ..event

@@ -4,7 +4,7 @@
 use crabbox_client::{Client, RunFilter};
 use crabbox_core::LeaseId;
 use crabbox_history::{EventRecord, RunRecord};
-use crabbox_proto::wire::{Run, RunEvent};
+use crabbox_proto::wire::{Run, RunEventRecord};
 
 use super::{print_events, print_log, print_runs};
 use crate::cli::{EventsArgs, HistoryArgs, LogsArgs};
@@ -60,7 +60,7 @@ fn event_data(data: &str) -> serde_json::Value {
     }
 }
 
-pub fn event_record(event: &RunEvent) -> EventRecord {
+pub fn event_record(event: &RunEventRecord) -> EventRecord {
     EventRecord {
         run_id: event.run_id.clone(),
         seq: event.seq.max(0) as u64,
@@ -181,19 +181,19 @@ mod tests {
         );
         assert!(line.ends_with("command=echo hello"), "{line}");
 
-        let event = RunEvent {
+        let event = RunEventRecord {
             run_id: run.id.clone(),
             seq: 3,
             kind: "stdout".into(),
             stream: "stdout".into(),
             data: "hello\n".into(),
             created_at: Timestamp(1_795_388_880_123),
-            ..RunEvent::default()
+            ..RunEventRecord::default()
         };
         let record = event_record(&event);
         assert_eq!(record.data, serde_json::json!("hello\n"));
         assert!(crabbox_history::event_line(&record).starts_with("0003 stdout "));
-        let structured = RunEvent {
+        let structured = RunEventRecord {
             data: r#"{"skipped":true}"#.into(),
             ..event
         };
