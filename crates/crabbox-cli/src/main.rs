@@ -60,7 +60,7 @@ fn main() {
             if let Some(hint) = &error.hint {
                 app.printer.error_line(format!("hint: {hint}"));
             }
-            error.code.code()
+            error.code()
         }
     };
     std::process::exit(code);

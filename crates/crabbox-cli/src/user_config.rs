@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crabbox_proto::ExitCode;
+use crabbox_proto::ErrorClass;
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::error::{CliError, CliResult};
@@ -17,8 +17,8 @@ fn read(path: &Path) -> CliResult<Mapping> {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Mapping::new()),
         Err(error) => {
-            return Err(CliError::new(
-                ExitCode::Failure,
+            return Err(CliError::of(
+                ErrorClass::Failed,
                 format!("cannot read {}: {error}", path.display()),
             ))
         }
@@ -39,8 +39,8 @@ fn read(path: &Path) -> CliResult<Mapping> {
 
 fn write(path: &Path, mapping: &Mapping) -> CliResult<()> {
     let failed = |error: &dyn std::fmt::Display| {
-        CliError::new(
-            ExitCode::Failure,
+        CliError::of(
+            ErrorClass::Failed,
             format!("cannot write {}: {error}", path.display()),
         )
     };

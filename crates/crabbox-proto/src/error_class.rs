@@ -26,6 +26,17 @@ pub enum ErrorClass {
     Remote,
     /// A service did not answer, or answered with a server error.
     Unavailable,
+    /// The user stopped the command with a signal.
+    Interrupted(Signal),
     /// Anything else.
     Failed,
+}
+
+/// The signal that interrupted a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Signal {
+    /// SIGINT: Ctrl-C.
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
 }

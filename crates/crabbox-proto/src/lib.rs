@@ -6,6 +6,6 @@ mod exit;
 pub mod time;
 pub mod wire;
 
-pub use error_class::ErrorClass;
+pub use error_class::{ErrorClass, Signal};
 pub use exit::ExitCode;
 pub use wire::Timestamp;

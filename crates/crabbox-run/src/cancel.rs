@@ -1,13 +1,15 @@
 //! Turning SIGINT and SIGTERM into a cancellation every phase can wait on.
 
-use crabbox_proto::ExitCode;
+use crabbox_proto::{ErrorClass, Signal};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
+
+use crate::exit::ExitStatus;
 
 /// Fires once when the user interrupts; a second signal exits at once.
 #[derive(Clone)]
 pub struct Cancel {
-    receiver: watch::Receiver<Option<ExitCode>>,
+    receiver: watch::Receiver<Option<Signal>>,
 }
 
 impl Cancel {
@@ -27,32 +29,33 @@ impl Cancel {
             };
             let mut seen = false;
             loop {
-                let code = tokio::select! {
-                    _ = interrupt.recv() => ExitCode::Interrupted,
-                    _ = terminate.recv() => ExitCode::Terminated,
+                let arrived = tokio::select! {
+                    _ = interrupt.recv() => Signal::Interrupt,
+                    _ = terminate.recv() => Signal::Terminate,
                 };
                 if seen {
                     // Cleanup is already under way; a second signal means "now".
-                    std::process::exit(code.code());
+                    let status = ExitStatus::Failure(ErrorClass::Interrupted(arrived));
+                    std::process::exit(status.code());
                 }
                 seen = true;
-                let _ = sender.send(Some(code));
+                let _ = sender.send(Some(arrived));
             }
         });
         Cancel { receiver }
     }
 
     /// The signal that fired, if any.
-    pub fn reason(&self) -> Option<ExitCode> {
+    pub fn reason(&self) -> Option<Signal> {
         *self.receiver.borrow()
     }
 
     /// Completes when a signal arrives.
-    pub async fn cancelled(&self) -> ExitCode {
+    pub async fn cancelled(&self) -> Signal {
         let mut receiver = self.receiver.clone();
         loop {
-            if let Some(code) = *receiver.borrow_and_update() {
-                return code;
+            if let Some(arrived) = *receiver.borrow_and_update() {
+                return arrived;
             }
             if receiver.changed().await.is_err() {
                 std::future::pending::<()>().await;

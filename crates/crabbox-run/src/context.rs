@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crabbox_client::Client;
 use crabbox_config::{Config, FlagValue, LoadOptions, Source};
 use crabbox_core::{now_unix, ClaimStore, Paths};
-use crabbox_proto::ExitCode;
+use crabbox_proto::ErrorClass;
 use crabbox_providers::{Provider, ProviderSettings};
 use crabbox_sync::Repo;
 
@@ -160,8 +160,8 @@ impl App {
         };
         let url = &broker.url;
         let Some(token) = &broker.token else {
-            return Err(CliError::new(
-                ExitCode::Provider,
+            return Err(CliError::of(
+                ErrorClass::Auth,
                 format!("missing coordinator token for {url}"),
             )
             .with_hint(format!(

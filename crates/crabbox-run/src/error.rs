@@ -1,16 +1,16 @@
-//! CLI failures: an exit code, a message, an optional `hint:` line and the
-//! library error underneath, whose class picks the code (see `exit.rs`).
+//! CLI failures: a failure class, a message, an optional `hint:` line and the
+//! library error underneath; the class picks the exit code (see `exit.rs`).
 
-use crabbox_proto::{ErrorClass, ExitCode};
+use crabbox_proto::ErrorClass;
 
 use crate::exit::exit_code;
 
 type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// A failure with its exit code and an optional `hint:` line.
+/// A failure with its class and an optional `hint:` line.
 #[derive(Debug)]
 pub struct CliError {
-    pub code: ExitCode,
+    pub class: ErrorClass,
     pub message: String,
     pub hint: Option<String>,
     /// The library error this failure was made from, for `caused by:` lines.
@@ -18,9 +18,10 @@ pub struct CliError {
 }
 
 impl CliError {
-    pub fn new(code: ExitCode, message: impl Into<String>) -> CliError {
+    /// A failure of `class` described by `message`.
+    pub fn of(class: ErrorClass, message: impl Into<String>) -> CliError {
         CliError {
-            code,
+            class,
             message: message.into(),
             hint: None,
             source: None,
@@ -28,7 +29,7 @@ impl CliError {
     }
 
     pub fn usage(message: impl Into<String>) -> CliError {
-        CliError::new(ExitCode::Usage, message)
+        CliError::of(ErrorClass::Usage, message)
     }
 
     /// A library failure of `class`; its text is the message and it stays the
@@ -38,11 +39,16 @@ impl CliError {
         E: std::error::Error + Send + Sync + 'static,
     {
         CliError {
-            code: exit_code(class),
+            class,
             message: error.to_string(),
             hint: None,
             source: Some(Box::new(error)),
         }
+    }
+
+    /// The number the process exits with.
+    pub fn code(&self) -> i32 {
+        exit_code(self.class).code()
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> CliError {
@@ -208,14 +214,14 @@ mod tests {
                 code: "x".into(),
                 message: String::new(),
             });
-            assert_eq!(error.code.code(), exit, "{status}");
+            assert_eq!(error.code(), exit, "{status}");
         }
         let transport = CliError::from(ClientError::Transport {
             url: "http://127.0.0.1:1".into(),
             message: "Connection refused".into(),
             source: None,
         });
-        assert_eq!(transport.code.code(), 1);
+        assert_eq!(transport.code(), 1);
         assert!(transport.hint.unwrap().contains("CRABBOX_COORDINATOR"));
     }
 

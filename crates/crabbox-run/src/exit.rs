@@ -1,15 +1,15 @@
 //! How a command ended, and the one mapping from failure classes to the
 //! documented exit codes (docs/exit-codes.md).
 
-use crabbox_proto::{ErrorClass, ExitCode};
+use crabbox_proto::{ErrorClass, ExitCode, Signal};
 
 /// What a command that did not fail with an error reports to `main`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
     Success,
-    /// A documented failure code without an error message: the command already
-    /// said what went wrong (`doctor` found problems).
-    Failure(ExitCode),
+    /// A failure without an error message: the command already said what went
+    /// wrong (`doctor` found problems, the run was interrupted).
+    Failure(ErrorClass),
     /// The remote command's own exit code, passed through verbatim.
     Remote(i32),
 }
@@ -19,7 +19,7 @@ impl ExitStatus {
     pub fn code(self) -> i32 {
         match self {
             ExitStatus::Success => 0,
-            ExitStatus::Failure(code) => code.code(),
+            ExitStatus::Failure(class) => exit_code(class).code(),
             ExitStatus::Remote(code) => code,
         }
     }
@@ -28,7 +28,8 @@ impl ExitStatus {
 /// The exit code of each failure class. Caps, refused credentials and a
 /// coordinator without the provider's credentials are 3 like a missing
 /// credential: retrying will not help until someone changes the account or
-/// the environment.
+/// the environment. An interruption follows the shell convention, 128 plus
+/// the signal number, so scripts can tell it from a failing command.
 pub fn exit_code(class: ErrorClass) -> ExitCode {
     match class {
         ErrorClass::Usage => ExitCode::Usage,
@@ -40,6 +41,8 @@ pub fn exit_code(class: ErrorClass) -> ExitCode {
         ErrorClass::NotReady => ExitCode::Readiness,
         ErrorClass::Sync => ExitCode::Sync,
         ErrorClass::Remote => ExitCode::Remote,
+        ErrorClass::Interrupted(Signal::Interrupt) => ExitCode::Interrupted,
+        ErrorClass::Interrupted(Signal::Terminate) => ExitCode::Terminated,
         ErrorClass::Unavailable | ErrorClass::Failed => ExitCode::Failure,
     }
 }
@@ -63,6 +66,8 @@ mod tests {
             (ErrorClass::Remote, 7),
             (ErrorClass::Unavailable, 1),
             (ErrorClass::Failed, 1),
+            (ErrorClass::Interrupted(Signal::Interrupt), 130),
+            (ErrorClass::Interrupted(Signal::Terminate), 143),
         ];
         for (class, code) in table {
             assert_eq!(exit_code(class).code(), code, "{class:?}");
@@ -72,7 +77,12 @@ mod tests {
     #[test]
     fn statuses_become_process_codes() {
         assert_eq!(ExitStatus::Success.code(), 0);
-        assert_eq!(ExitStatus::Failure(ExitCode::Failure).code(), 1);
+        assert_eq!(ExitStatus::Failure(ErrorClass::Failed).code(), 1);
+        assert_eq!(ExitStatus::Failure(ErrorClass::Usage).code(), 2);
+        assert_eq!(
+            ExitStatus::Failure(ErrorClass::Interrupted(Signal::Terminate)).code(),
+            143
+        );
         assert_eq!(ExitStatus::Remote(42).code(), 42);
     }
 }

@@ -72,8 +72,8 @@ pub async fn connect(app: &mut App, args: LeaseArgs) -> CliResult<ExitStatus> {
         .status()
         .await
         .map_err(|error| {
-            crate::error::CliError::new(
-                crabbox_proto::ExitCode::Remote,
+            crate::error::CliError::of(
+                crabbox_proto::ErrorClass::Remote,
                 format!("could not start ssh: {error}"),
             )
         })?;

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use crabbox_core::{now_unix, Claim};
-use crabbox_proto::ExitCode;
+use crabbox_proto::ErrorClass;
 use crabbox_providers::Provider;
 
 use crate::cli::CleanupArgs;
@@ -39,7 +39,7 @@ pub async fn cleanup(app: &mut App, args: CleanupArgs) -> CliResult<ExitStatus> 
     };
     let decisions = reaper
         .reap(now_unix(), args.dry_run)
-        .map_err(|error| CliError::new(ExitCode::Failure, error.to_string()))?;
+        .map_err(|error| CliError::of(ErrorClass::Failed, error.to_string()))?;
     for decision in &decisions {
         if decision.delete {
             let verb = if args.dry_run {

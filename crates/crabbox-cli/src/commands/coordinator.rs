@@ -3,7 +3,7 @@
 
 use std::net::ToSocketAddrs;
 
-use crabbox_proto::{ErrorClass, ExitCode};
+use crabbox_proto::ErrorClass;
 
 use crate::cli::{ServeArgs, TokenArgs};
 use crate::context::App;
@@ -36,8 +36,8 @@ pub fn serve(app: &App, args: ServeArgs) -> CliResult<ExitStatus> {
         .enable_all()
         .build()
         .map_err(|error| {
-            CliError::new(
-                ExitCode::Failure,
+            CliError::of(
+                ErrorClass::Failed,
                 format!("cannot start a runtime: {error}"),
             )
         })?;

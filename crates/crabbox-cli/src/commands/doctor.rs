@@ -1,6 +1,6 @@
 //! `crabbox doctor`: read-only checks of config, tools and the provider.
 
-use crabbox_proto::ExitCode;
+use crabbox_proto::ErrorClass;
 use serde_json::json;
 
 use crate::cli::DoctorArgs;
@@ -212,6 +212,6 @@ fn report(
     if ok {
         ExitStatus::Success
     } else {
-        ExitStatus::Failure(ExitCode::Failure)
+        ExitStatus::Failure(ErrorClass::Failed)
     }
 }

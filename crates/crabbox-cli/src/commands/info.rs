@@ -1,6 +1,6 @@
 //! Local information commands: `providers`, `claims list`, `config path|show`.
 
-use crabbox_proto::ExitCode;
+use crabbox_proto::ErrorClass;
 use serde_json::json;
 
 use crate::cli::{ConfigShowArgs, JsonArgs};
@@ -60,7 +60,7 @@ pub fn claims_list(app: &App, args: JsonArgs) -> CliResult<ExitStatus> {
     Ok(if listing.is_clean() {
         ExitStatus::Success
     } else {
-        ExitStatus::Failure(ExitCode::Usage)
+        ExitStatus::Failure(ErrorClass::Usage)
     })
 }
 

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use crabbox_core::now_unix;
-use crabbox_proto::ExitCode;
+use crabbox_proto::ErrorClass;
 use crabbox_providers::{Lease, LeaseState};
 use serde_json::json;
 
@@ -122,8 +122,8 @@ pub async fn status(app: &mut App, args: StatusArgs) -> CliResult<ExitStatus> {
         let deadline = Instant::now() + timeout;
         while !ready {
             if Instant::now() >= deadline {
-                return Err(CliError::new(
-                    ExitCode::Readiness,
+                return Err(CliError::of(
+                    ErrorClass::NotReady,
                     format!("timed out waiting for lease {} to become ready", lease.id),
                 ));
             }
@@ -133,14 +133,14 @@ pub async fn status(app: &mut App, args: StatusArgs) -> CliResult<ExitStatus> {
                 .inspect(&lease.id)
                 .await
                 .map_err(|error| {
-                    CliError::new(
-                        ExitCode::Readiness,
+                    CliError::of(
+                        ErrorClass::NotReady,
                         format!("lease disappeared while waiting: {error}"),
                     )
                 })?;
             if lease.state == LeaseState::Released {
-                return Err(CliError::new(
-                    ExitCode::Readiness,
+                return Err(CliError::of(
+                    ErrorClass::NotReady,
                     format!(
                         "lease {} is {}; it will not become ready",
                         lease.id,

@@ -1,7 +1,7 @@
 //! `stop` (alias `release`) and `heartbeat`.
 
 use crabbox_core::LeaseId;
-use crabbox_proto::ExitCode;
+use crabbox_proto::ErrorClass;
 use crabbox_providers::Released;
 use serde_json::json;
 
@@ -18,7 +18,10 @@ pub async fn stop(app: &mut App, args: LeaseArgs) -> CliResult<ExitStatus> {
     // Releasing needs the lease's identity only: no resume, no key material.
     let resolved = match leases::resolve_as(app, &config, &value, leases::Access::ReadOnly).await {
         Ok(resolved) => resolved,
-        Err(error) if error.code == ExitCode::Identity && names_a_lease(&value) => {
+        Err(error)
+            if matches!(error.class, ErrorClass::NotFound | ErrorClass::Conflict)
+                && names_a_lease(&value) =>
+        {
             // A canonical ID the selected provider does not have: the goal is
             // reached for that provider (a claim of another provider stays).
             let provider = leases::selected_provider_name(app, &config, &value);
@@ -104,8 +107,8 @@ pub async fn heartbeat(app: &mut App, args: HeartbeatArgs) -> CliResult<ExitStat
     let resolved = leases::resolve(app, &config, &value).await?;
     // The coordinator checks ownership of brokered leases itself.
     if resolved.coordinator.is_none() && app.claims.load(&resolved.lease.id)?.is_none() {
-        return Err(CliError::new(
-            ExitCode::Identity,
+        return Err(CliError::of(
+            ErrorClass::Conflict,
             format!(
                 "lease {} is not claimed for provider={}; refusing heartbeat",
                 resolved.lease.id, resolved.lease.provider

@@ -43,8 +43,8 @@ pub async fn warmup(app: &mut App, args: WarmupArgs) -> CliResult<ExitStatus> {
     });
     let host = handle.lease.host.clone();
     let ready = async {
-        if let Some(code) = cancel.reason() {
-            return Err(interrupted(code));
+        if let Some(signal) = cancel.reason() {
+            return Err(interrupted(signal));
         }
         handle.claim(app, &repo_root, args.reclaim)?;
         let mut on_progress = |progress: &crabbox_ssh::ReadinessEvent| {
@@ -55,7 +55,7 @@ pub async fn warmup(app: &mut App, args: WarmupArgs) -> CliResult<ExitStatus> {
         };
         tokio::select! {
             result = handle.connect(app, &mut on_progress) => result,
-            code = cancel.cancelled() => Err(interrupted(code)),
+            signal = cancel.cancelled() => Err(interrupted(signal)),
         }
     };
     let connection = match ready.await {
@@ -85,6 +85,9 @@ pub async fn warmup(app: &mut App, args: WarmupArgs) -> CliResult<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-fn interrupted(code: crabbox_proto::ExitCode) -> CliError {
-    CliError::new(code, "interrupted; no lease was kept")
+fn interrupted(signal: crabbox_proto::Signal) -> CliError {
+    CliError::of(
+        crabbox_proto::ErrorClass::Interrupted(signal),
+        "interrupted; no lease was kept",
+    )
 }

@@ -245,7 +245,7 @@ mod tests {
         let wrapped = provider_error(error, "cbx_0123456789ab");
         assert_eq!(client_error(&wrapped).unwrap().class(), ErrorClass::Limit);
         assert!(wrapped.to_string().contains("2/1"), "{wrapped}");
-        assert_eq!(crate::error::CliError::from(wrapped).code.code(), 3);
+        assert_eq!(crate::error::CliError::from(wrapped).code(), 3);
         let ended = ClientError::Api {
             status: 409,
             code: "lease_expired".into(),

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crabbox_config::Config;
 use crabbox_core::{allocate_slug, now_unix, Claim, LeaseId};
-use crabbox_proto::ExitCode;
+use crabbox_proto::ErrorClass;
 use crabbox_providers::{AcquireRequest, Lease, Provider, Released};
 use crabbox_ssh::Connection;
 
@@ -107,9 +107,12 @@ pub async fn acquire(
         now_unix(),
     )?;
     if let Some(cancel) = &app.cancel {
-        if let Some(code) = cancel.reason() {
+        if let Some(signal) = cancel.reason() {
             app.forget(provider.spec().name, lease_id.as_str());
-            return Err(CliError::new(code, "interrupted before leasing"));
+            return Err(CliError::of(
+                ErrorClass::Interrupted(signal),
+                "interrupted before leasing",
+            ));
         }
     }
     if !provider.uses_lease_keys() {
@@ -126,8 +129,8 @@ pub async fn acquire(
         home.ensure()?;
         let key = crabbox_ssh::ensure_key(home.key_dir(), &format!("crabbox {lease_id}"))?;
         request.public_key = key.public_key_text().map_err(|error| {
-            CliError::new(
-                ExitCode::Failure,
+            CliError::of(
+                ErrorClass::Failed,
                 format!("cannot read the lease key: {error}"),
             )
         })?;

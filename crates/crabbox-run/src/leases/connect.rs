@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crabbox_proto::ExitCode;
+use crabbox_proto::ErrorClass;
 use crabbox_providers::{Lease, Provider};
 use crabbox_ssh::{Connection, HostTrust, Readiness, ReadinessEvent, Target};
 
@@ -23,8 +23,8 @@ pub fn target(app: &App, lease: &Lease) -> CliResult<Target> {
             if std::fs::read_to_string(&known_hosts).ok().as_deref() != Some(line.as_str()) {
                 crabbox_ssh::write_pinned_known_hosts(&known_hosts, &alias, key).map_err(
                     |error| {
-                        CliError::new(
-                            ExitCode::Failure,
+                        CliError::of(
+                            ErrorClass::Failed,
                             format!("cannot write {}: {error}", known_hosts.display()),
                         )
                     },
@@ -50,8 +50,8 @@ pub fn target(app: &App, lease: &Lease) -> CliResult<Target> {
                 lease.id
             )
         };
-        return Err(CliError::new(
-            ExitCode::Identity,
+        return Err(CliError::of(
+            ErrorClass::NotFound,
             format!(
                 "the ssh key for lease {} is missing ({})",
                 lease.id,

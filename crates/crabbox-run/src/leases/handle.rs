@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crabbox_client::Client;
 use crabbox_config::Config;
 use crabbox_core::Claim;
+use crabbox_proto::ErrorClass;
 use crabbox_providers::{Lease, LeaseState, Provider, ProviderError, Released};
 use crabbox_ssh::{Connection, ReadinessEvent};
 
@@ -158,8 +159,15 @@ impl LeaseSource {
 /// After a signal, the failure it caused is reported as the interruption.
 pub fn interrupted_or(cancel: &Cancel, error: CliError) -> CliError {
     match cancel.reason() {
-        Some(code) if error.code == code => CliError::new(code, error.message),
-        Some(code) => CliError::new(code, format!("interrupted: {}", error.message)),
+        Some(signal) => {
+            let class = ErrorClass::Interrupted(signal);
+            let message = if error.class == class {
+                error.message
+            } else {
+                format!("interrupted: {}", error.message)
+            };
+            CliError::of(class, message)
+        }
         None => error,
     }
 }

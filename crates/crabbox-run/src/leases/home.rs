@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crabbox_core::{ensure_private_dir, Paths};
-use crabbox_proto::ExitCode;
+use crabbox_proto::ErrorClass;
 use crabbox_sync::SyncState;
 
 use crate::error::{CliError, CliResult};
@@ -32,8 +32,8 @@ impl LeaseHome {
     /// Creates the key directory (private to this user) if needed.
     pub fn ensure(&self) -> CliResult<()> {
         ensure_private_dir(&self.key_dir).map_err(|error| {
-            CliError::new(
-                ExitCode::Failure,
+            CliError::of(
+                ErrorClass::Failed,
                 format!("cannot create {}: {error}", self.key_dir.display()),
             )
         })

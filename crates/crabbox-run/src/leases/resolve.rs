@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crabbox_client::Client;
 use crabbox_config::Config;
 use crabbox_core::Claim;
-use crabbox_proto::ExitCode;
+use crabbox_proto::ErrorClass;
 use crabbox_providers::{Lease, Provider, ProviderError};
 
 use super::LeaseHandle;
@@ -201,8 +201,8 @@ pub fn other_scope(claim: &Claim, provider: &dyn Provider) -> Option<CliError> {
         return None;
     }
     Some(
-        CliError::new(
-            ExitCode::Identity,
+        CliError::of(
+            ErrorClass::NotFound,
             format!(
                 "lease {} was claimed in another {} scope ({}); the current settings select {current}; nothing was changed",
                 claim.lease_id, claim.provider, claim.provider_scope
@@ -232,8 +232,8 @@ async fn find_in_inventory(provider: &dyn Provider, value: &str) -> CliResult<St
         .filter(|lease| lease.id == value || (!slug.is_empty() && lease.slug == slug))
         .collect();
     match matches.len() {
-        0 => Err(CliError::new(
-            ExitCode::Identity,
+        0 => Err(CliError::of(
+            ErrorClass::NotFound,
             format!(
                 "no lease matches {value:?} (provider {})",
                 provider.spec().name

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use crabbox_core::RunId;
-use crabbox_proto::ExitCode;
+use crabbox_proto::{ErrorClass, Signal};
 use crabbox_providers::LeaseState;
 use crabbox_ssh::{kill_command, Connection, RemoteCommand, StreamOutcome};
 use crabbox_sync::{
@@ -56,7 +56,7 @@ impl Session<'_> {
                 Ok(connection) => connection,
                 Err(error) => return Outcome::Failed(error),
             },
-            code = self.cancel.cancelled() => return Outcome::Interrupted(code),
+            signal = self.cancel.cancelled() => return Outcome::Interrupted(signal),
         };
         let workdir = format!(
             "{}/{}/{}",
@@ -97,8 +97,8 @@ impl Session<'_> {
                 self.command(&connection, &workdir, false)
                     .await
                     .unwrap_or_else(|| {
-                        Outcome::Failed(crate::error::CliError::new(
-                            ExitCode::Sync,
+                        Outcome::Failed(crate::error::CliError::of(
+                            ErrorClass::Sync,
                             "the runner refused the command twice after a resync",
                         ))
                     })
@@ -116,10 +116,10 @@ impl Session<'_> {
         let cancel = self.cancel.clone();
         tokio::select! {
             result = self.sync(connection, workdir) => result.map_err(Outcome::Failed),
-            code = cancel.cancelled() => {
+            signal = cancel.cancelled() => {
                 // The sync never finished; the runner copy is unknown now.
                 let _ = self.sync_state().set_remote(RemoteState::Unknown);
-                Err(Outcome::Interrupted(code))
+                Err(Outcome::Interrupted(signal))
             }
         }
     }
@@ -301,7 +301,7 @@ impl Session<'_> {
             }
             Ok(StreamOutcome::Cancelled) => {
                 self.command_finished(None, took);
-                Outcome::Interrupted(self.cancel.reason().unwrap_or(ExitCode::Interrupted))
+                Outcome::Interrupted(self.cancel.reason().unwrap_or(Signal::Interrupt))
             }
             Err(error) => {
                 self.command_finished(None, took);

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use crabbox_proto::ExitCode;
+use crabbox_proto::ErrorClass;
 
 use super::{Outcome, Session, StopAfter};
 use crate::engine::{RunEvent, RunStatus};
@@ -45,12 +45,14 @@ impl Session<'_> {
         });
         let exit_code = match &outcome {
             Outcome::Exited(code) => *code,
-            Outcome::Interrupted(code) => code.code(),
-            Outcome::Failed(error) => error.code.code(),
+            Outcome::Interrupted(signal) => {
+                ExitStatus::Failure(ErrorClass::Interrupted(*signal)).code()
+            }
+            Outcome::Failed(error) => error.code(),
         };
         let failure = match &outcome {
             Outcome::Failed(error) => Some(error.message.clone()),
-            Outcome::Interrupted(code) => Some(format!("interrupted (exit {})", code.code())),
+            Outcome::Interrupted(_) => Some(format!("interrupted (exit {exit_code})")),
             Outcome::Exited(_) => None,
         };
         if let Some(message) = &failure {
@@ -83,11 +85,13 @@ impl Session<'_> {
             .await;
         match outcome {
             Outcome::Exited(0) => match cleanup_error {
-                Some(error) => Err(CliError::new(ExitCode::Remote, error.message)),
+                Some(error) => Err(CliError::of(ErrorClass::Remote, error.message)),
                 None => Ok(ExitStatus::Success),
             },
             Outcome::Exited(code) => Ok(ExitStatus::Remote(code)),
-            Outcome::Interrupted(code) => Ok(ExitStatus::Failure(code)),
+            Outcome::Interrupted(signal) => {
+                Ok(ExitStatus::Failure(ErrorClass::Interrupted(signal)))
+            }
             Outcome::Failed(error) => Err(error),
         }
     }

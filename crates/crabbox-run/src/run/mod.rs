@@ -12,7 +12,7 @@ use std::time::Instant;
 use crabbox_config::Config;
 use crabbox_core::RunId;
 use crabbox_proto::wire::CreateRunRequest;
-use crabbox_proto::ExitCode;
+use crabbox_proto::Signal;
 use crabbox_providers::Lease;
 use crabbox_sync::{Repo, SyncOptions};
 
@@ -94,7 +94,7 @@ impl StopAfter {
 /// How the work between leasing and releasing ended.
 enum Outcome {
     Exited(i32),
-    Interrupted(ExitCode),
+    Interrupted(Signal),
     Failed(CliError),
 }
 
@@ -228,7 +228,7 @@ pub async fn run(app: &App, options: RunOptions, inputs: RunInputs<'_>) -> CliRe
         Err(error) => Outcome::Failed(error),
     };
     let outcome = match (outcome, session.cancel.reason()) {
-        (Outcome::Failed(_), Some(code)) => Outcome::Interrupted(code),
+        (Outcome::Failed(_), Some(signal)) => Outcome::Interrupted(signal),
         (outcome, _) => outcome,
     };
     session.finish(stop_after, outcome, started).await
@@ -261,7 +261,7 @@ async fn failed_before_lease(
     error: CliError,
 ) -> CliResult<ExitStatus> {
     let error = leases::interrupted_or(cancel, error);
-    let code = error.code.code();
+    let code = error.code();
     reporters.emit(RunEvent::Failed {
         message: &error.message,
         exit_code: code,

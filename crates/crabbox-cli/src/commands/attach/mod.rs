@@ -8,7 +8,7 @@ mod output;
 use std::time::Duration;
 
 use crabbox_proto::wire::{Run, RunState};
-use crabbox_proto::ExitCode;
+use crabbox_proto::ErrorClass;
 
 use crate::cli::AttachArgs;
 use crate::commands::history::run_value;
@@ -33,7 +33,7 @@ fn poll_interval(text: &str) -> CliResult<Duration> {
 fn exit_status(run: &Run) -> ExitStatus {
     match run.exit_code {
         Some(code) => ExitStatus::Remote(i32::try_from(code).unwrap_or(1)),
-        None if run.state == RunState::Failed => ExitStatus::Failure(ExitCode::Failure),
+        None if run.state == RunState::Failed => ExitStatus::Failure(ErrorClass::Failed),
         None => ExitStatus::Success,
     }
 }
@@ -85,7 +85,7 @@ mod tests {
         assert_eq!(poll_interval("1s").unwrap(), Duration::from_secs(1));
         assert_eq!(poll_interval("250ms").unwrap(), Duration::from_millis(250));
         for bad in ["0s", "soon", "-1s"] {
-            assert_eq!(poll_interval(bad).unwrap_err().code.code(), 2, "{bad}");
+            assert_eq!(poll_interval(bad).unwrap_err().code(), 2, "{bad}");
         }
     }
 }

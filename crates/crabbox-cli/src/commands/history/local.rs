@@ -1,7 +1,7 @@
 //! The local run history (SQLite under the state directory).
 
 use crabbox_history::{History, RunFilter};
-use crabbox_proto::ExitCode;
+use crabbox_proto::ErrorClass;
 
 use super::{print_events, print_log, print_runs};
 use crate::cli::{EventsArgs, HistoryArgs, LogsArgs};
@@ -13,8 +13,8 @@ use crate::exit::ExitStatus;
 /// listing shows them `running` forever.
 fn open(app: &App) -> CliResult<History> {
     let history = History::open(&app.history_path()).map_err(|error| {
-        CliError::new(
-            ExitCode::Failure,
+        CliError::of(
+            ErrorClass::Failed,
             format!("cannot open run history: {error}"),
         )
     })?;
@@ -23,12 +23,12 @@ fn open(app: &App) -> CliResult<History> {
 }
 
 fn failure(error: crabbox_history::HistoryError) -> CliError {
-    CliError::new(ExitCode::Failure, format!("run history: {error}"))
+    CliError::of(ErrorClass::Failed, format!("run history: {error}"))
 }
 
 fn not_found(run: &str) -> CliError {
-    CliError::new(
-        ExitCode::Identity,
+    CliError::of(
+        ErrorClass::NotFound,
         format!("run {run} not found in the local history"),
     )
     .with_hint("`crabbox history` lists recorded runs")

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::net::TcpListener;
 
 use crabbox_pond::{disambiguate, export_lines, plan_forwards, MeshMember, MeshPlan, Reachable};
-use crabbox_proto::ExitCode;
+use crabbox_proto::ErrorClass;
 use serde_json::json;
 
 use crate::cli::PondConnectArgs;
@@ -20,8 +20,8 @@ fn port_is_free(port: u16) -> bool {
 
 fn write_private(path: &std::path::Path, text: &str) -> CliResult<()> {
     crabbox_core::write_private_atomic(path, text.as_bytes()).map_err(|error| {
-        CliError::new(
-            ExitCode::Failure,
+        CliError::of(
+            ErrorClass::Failed,
             format!("cannot write {}: {error}", path.display()),
         )
     })
@@ -92,8 +92,8 @@ pub async fn connect(app: &mut App, args: PondConnectArgs) -> CliResult<ExitStat
         return Ok(ExitStatus::Success);
     }
     crabbox_core::ensure_private_dir(&dir).map_err(|error| {
-        CliError::new(
-            ExitCode::Failure,
+        CliError::of(
+            ErrorClass::Failed,
             format!("cannot create {}: {error}", dir.display()),
         )
     })?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crabbox_core::process::{in_own_group, kill_group};
 use crabbox_pond::{daemon_state_path, DaemonProcess, DaemonState, MeshCommand, MeshPlan};
-use crabbox_proto::ExitCode;
+use crabbox_proto::ErrorClass;
 
 use crate::cli::PondNameArgs;
 use crate::context::App;
@@ -25,8 +25,8 @@ fn stop_recorded(dir: &Path) -> CliResult<usize> {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         Err(error) => {
-            return Err(CliError::new(
-                ExitCode::Failure,
+            return Err(CliError::of(
+                ErrorClass::Failed,
                 format!("cannot read {}: {error}", path.display()),
             ))
         }
@@ -50,7 +50,7 @@ fn abandon(started: &mut [Started], message: String) -> CliResult<ExitStatus> {
         kill_group(daemon.child.id() as i32);
         let _ = daemon.child.wait();
     }
-    Err(CliError::new(ExitCode::Remote, message))
+    Err(CliError::of(ErrorClass::Remote, message))
 }
 
 pub(super) async fn export(app: &App, plan: &MeshPlan) -> CliResult<ExitStatus> {

@@ -6,7 +6,7 @@ use std::process::Stdio;
 
 use crabbox_core::process::kill_group;
 use crabbox_pond::{MeshCommand, MeshPlan};
-use crabbox_proto::ExitCode;
+use crabbox_proto::ErrorClass;
 use tokio::io::AsyncReadExt;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::task::JoinSet;
@@ -45,8 +45,8 @@ pub(super) async fn foreground(app: &App, plan: &MeshPlan) -> CliResult<ExitStat
     let commands = plan.commands().map_err(super::plan_error)?;
     let ssh = crabbox_ssh::find_tool("ssh")?;
     let anchor = std::env::current_exe().map_err(|error| {
-        CliError::new(
-            ExitCode::Failure,
+        CliError::of(
+            ErrorClass::Failed,
             format!("cannot locate the crabbox binary: {error}"),
         )
     })?;
@@ -59,7 +59,10 @@ pub(super) async fn foreground(app: &App, plan: &MeshPlan) -> CliResult<ExitStat
         SignalKind::from_raw(rustix::process::Signal::TSTP.as_raw()),
     ] {
         signals.push(signal(kind).map_err(|error| {
-            CliError::new(ExitCode::Failure, format!("cannot handle signals: {error}"))
+            CliError::of(
+                ErrorClass::Failed,
+                format!("cannot handle signals: {error}"),
+            )
         })?);
     }
     let mut pids: Vec<i32> = Vec::new();
@@ -85,8 +88,8 @@ pub(super) async fn foreground(app: &App, plan: &MeshPlan) -> CliResult<ExitStat
                     kill_group(*pid);
                 });
                 while waiters.join_next().await.is_some() {}
-                return Err(CliError::new(
-                    ExitCode::Remote,
+                return Err(CliError::of(
+                    ErrorClass::Remote,
                     format!("start ssh forwards for {label}: {error}"),
                 ));
             }
@@ -138,7 +141,7 @@ pub(super) async fn foreground(app: &App, plan: &MeshPlan) -> CliResult<ExitStat
                 .note(format!("pond {:?} SSH-mesh stopped", plan.pond));
             Ok(ExitStatus::Success)
         }
-        Some(exit) => Err(CliError::new(ExitCode::Remote, describe(&exit)).with_hint(
+        Some(exit) => Err(CliError::of(ErrorClass::Remote, describe(&exit)).with_hint(
             "check the member with `crabbox status --id <slug>`; the whole mesh was torn down",
         )),
     }

@@ -49,7 +49,7 @@ fn pond_dir(app: &App, pond: &str) -> CliResult<std::path::PathBuf> {
 
 /// A mesh plan that names a member nobody resolved.
 fn plan_error(error: crabbox_pond::PondError) -> CliError {
-    CliError::new(crabbox_proto::ExitCode::Remote, error.to_string())
+    CliError::of(crabbox_proto::ErrorClass::Remote, error.to_string())
 }
 
 /// Pond capabilities of a provider by name: a built-in provider's declared kind

@@ -1,6 +1,8 @@
 //! `pond release`: release every member, continuing past failures; the first
 //! failure is the exit status.
 
+use crabbox_proto::ErrorClass;
+
 use crate::cli::PondReleaseArgs;
 use crate::context::App;
 use crate::error::CliResult;
@@ -39,7 +41,7 @@ pub async fn release(app: &mut App, args: PondReleaseArgs) -> CliResult<ExitStat
                 // A paused machine still exists, so its claim stays.
                 released == crabbox_providers::Released::Paused
             )),
-            Err(error) if error.code == crabbox_proto::ExitCode::Identity => {
+            Err(error) if matches!(error.class, ErrorClass::NotFound | ErrorClass::Conflict) => {
                 // Proven gone: its claim was removed while resolving.
                 app.printer.note(format!(
                     "released {}/{} slug={slug} (already gone)",
