@@ -9,7 +9,7 @@ mod user_config;
 
 use clap::{CommandFactory, Parser};
 // The engine's modules under their old paths, so commands read `crate::leases`.
-use crabbox_run::{brokered, cancel, engine, error, exit, leases, printer};
+use crabbox_run::{brokered, cancel, error, exit, leases, printer};
 
 /// The engine's invocation context plus the flag-to-config helpers.
 mod context {
@@ -77,10 +77,10 @@ async fn dispatch(app: &mut App, command: Command) -> CliResult<ExitStatus> {
         Command::Ssh(args) => access::ssh(app, args).await,
         Command::Connect(args) => access::connect(app, args).await,
         Command::Stop(args) => stop::stop(app, args).await,
-        Command::Heartbeat(args) => stop::heartbeat(app, args).await,
+        Command::Heartbeat(args) => heartbeat::heartbeat(app, args).await,
         Command::Doctor(args) => doctor::doctor(app, args).await,
-        Command::Providers(args) => info::providers(app, args),
-        Command::SyncPlan(args) => info::sync_plan(app, args),
+        Command::Providers(args) => providers::providers(app, args),
+        Command::SyncPlan(args) => sync_plan::sync_plan(app, args),
         Command::Cleanup(args) => cleanup::cleanup(app, args).await,
         Command::History(args) => history::history(app, args).await,
         Command::Logs(args) => history::logs(app, args).await,
@@ -93,13 +93,13 @@ async fn dispatch(app: &mut App, command: Command) -> CliResult<ExitStatus> {
         Command::Coordinator(CoordinatorCommand::Serve(_)) => {
             unreachable!("main runs the coordinator on its own runtime")
         }
-        Command::Claims(ClaimsCommand::List(args)) => info::claims_list(app, args),
+        Command::Claims(ClaimsCommand::List(args)) => claims::list(app, args),
         Command::Pond(PondCommand::Peers(args)) => pond::peers(app, args).await,
         Command::Pond(PondCommand::Connect(args)) => pond::connect(app, args).await,
         Command::Pond(PondCommand::Disconnect(args)) => pond::disconnect(app, args).await,
         Command::Pond(PondCommand::Release(args)) => pond::release(app, args).await,
-        Command::Config(ConfigCommand::Path) => info::config_path(app),
-        Command::Config(ConfigCommand::Show(args)) => info::config_show(app, args),
+        Command::Config(ConfigCommand::Path) => config::path(app),
+        Command::Config(ConfigCommand::Show(args)) => config::show(app, args),
         Command::Watch(args) => {
             crabbox_sync::run_watcher(&args.root, &args.dir, &args.prune).map_err(|error| {
                 error::CliError::classified(crabbox_proto::ErrorClass::Failed, error)

@@ -13,3 +13,4 @@ pub mod forward_env;
 pub mod leases;
 pub mod printer;
 pub mod run;
+pub mod warmup;
