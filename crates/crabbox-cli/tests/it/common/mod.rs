@@ -1,8 +1,6 @@
 //! A real coordinator for the CLI tests: `crabbox coordinator serve` as a child
 //! process of the sandbox, with a random shared token, killed on drop.
 
-#![allow(dead_code)]
-
 pub mod pond;
 pub mod proxy;
 

@@ -1,6 +1,5 @@
 //! The sealos-devbox CLI tests' world: a Kubernetes API simulator and a sandbox
 //! whose environment selects the provider in NodePort mode on 127.0.0.1.
-#![allow(dead_code)]
 
 use crabbox_kube_sim::{KubeSim, Options};
 use crabbox_testkit::Sandbox;

@@ -2,8 +2,6 @@
 //! insta filters that mask what varies between runs (IDs, slugs, ports, paths,
 //! times, durations), and JSON shapes that keep key names and value types only.
 
-#![allow(dead_code)]
-
 use crabbox_testkit::{Output, Sandbox};
 use serde_json::Value;
 

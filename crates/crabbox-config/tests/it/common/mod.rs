@@ -1,7 +1,5 @@
 //! Shared fixture: a temporary user config file and repository root.
 
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;

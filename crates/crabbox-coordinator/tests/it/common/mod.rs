@@ -3,8 +3,6 @@
 //! with the real `local` provider, a tiny JSON HTTP helper and a control
 //! WebSocket client.
 
-#![allow(dead_code)]
-
 pub mod machines;
 
 use std::convert::Infallible;

@@ -1,10 +1,6 @@
 //! Shared fixtures for the store conformance suite: an isolated database per test
 //! on SQLite (always) and PostgreSQL (when `CRABBOX_TEST_POSTGRES_URL` is set),
 //! the macro that runs each case on both, and record builders.
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of the fixtures"
-)]
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
