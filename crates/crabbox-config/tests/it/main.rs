@@ -1,0 +1,9 @@
+//! Configuration loading's integration tests, one binary.
+//! One binary per crate keeps link time down: add a suite as a module here, not
+//! as a new `tests/*.rs` file.
+
+mod common;
+
+mod files;
+mod precedence;
+mod trust;
