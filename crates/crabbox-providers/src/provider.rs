@@ -2,13 +2,16 @@
 
 use async_trait::async_trait;
 use crabbox_core::ErrorClass;
+use crabbox_core::LeaseId;
 
 use crate::{Lease, LeaseState, ProviderSpec};
 
 /// What the CLI asks for when it creates a lease.
 #[derive(Debug, Clone)]
 pub struct AcquireRequest {
-    pub lease_id: String,
+    /// Minted by the CLI or the coordinator; created leases always have the
+    /// canonical form.
+    pub lease_id: LeaseId,
     pub slug: String,
     /// The per-lease client public key (`ssh-ed25519 AAAA… comment`).
     pub public_key: String,

@@ -3,7 +3,7 @@
 //! release or cancel that lands meanwhile wins and the late machine is deleted.
 
 use axum::http::StatusCode;
-use crabbox_core::allocate_slug;
+use crabbox_core::{allocate_slug, LeaseId};
 use crabbox_proto::wire::{CreateLeaseRequest, LeaseStatus};
 use crabbox_providers::{AcquireRequest, Lease as Machine};
 use crabbox_store::{Reserve, StoredLease, Update};
@@ -184,6 +184,8 @@ async fn provision(
     provider: &dyn crabbox_providers::Provider,
 ) -> ApiResult<Created> {
     let id = reserved.lease.id.clone();
+    // Creates are admitted only with canonical IDs (see `request.rs`).
+    let lease_id = LeaseId::parse(&id).ok_or_else(|| ApiError::internal("the lease id"))?;
     let instance = coordinator.instance().to_string();
     let started = coordinator
         .store()
@@ -207,7 +209,7 @@ async fn provision(
         }
     };
     let request = AcquireRequest {
-        lease_id: id.clone(),
+        lease_id,
         slug: reserved.lease.slug.clone(),
         public_key: reserved.private.ssh_public_key.clone(),
         ttl_secs: reserved.lease.ttl_seconds,

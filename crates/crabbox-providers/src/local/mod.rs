@@ -195,7 +195,7 @@ impl LocalProvider {
             .map_err(|error| ProviderError::io("create the local work root", error))?;
         let now = now_unix();
         let mut record = LocalRecord {
-            lease_id: request.lease_id.clone(),
+            lease_id: request.lease_id.to_string(),
             slug: request.slug.clone(),
             state: LeaseState::Leased,
             user: current_user(),
@@ -216,7 +216,7 @@ impl LocalProvider {
         };
         // Held until lease.json names the block.
         let _lock = if self.netns {
-            let (lock, plan) = netns::attach(&self.root, &files.dir, &request.lease_id)?;
+            let (lock, plan) = netns::attach(&self.root, &files.dir, request.lease_id.as_str())?;
             record.netns = Some(plan);
             Some(lock)
         } else {
@@ -270,7 +270,7 @@ impl Provider for LocalProvider {
         if self.netns {
             netns::require_root()?;
         }
-        let files = self.files(&request.lease_id)?;
+        let files = self.files(request.lease_id.as_str())?;
         ensure_private_dir(&self.root)
             .map_err(|error| ProviderError::io(format!("create {}", self.root.display()), error))?;
         std::fs::create_dir(&files.dir)

@@ -107,7 +107,7 @@ impl Session {
         let image = self.settings.image()?;
         let annotations = lease::request_annotations(request, crabbox_core::now_unix());
         let new = NewDevbox {
-            lease_id: &request.lease_id,
+            lease_id: request.lease_id.as_str(),
             slug: &request.slug,
             scope_id: &self.scope_id,
             labels: &annotations,
@@ -120,7 +120,9 @@ impl Session {
             // fresh lease ID in the labels tells our devbox from anyone else's.
             Err(ClusterError::AlreadyExists(message)) => match self.cluster.get(&devbox_name).await
             {
-                Ok(Some(existing)) if self.is_ours(&existing, &request.lease_id, &request.slug) => {
+                Ok(Some(existing))
+                    if self.is_ours(&existing, request.lease_id.as_str(), &request.slug) =>
+                {
                     existing
                 }
                 _ => {
@@ -134,7 +136,7 @@ impl Session {
                 // The create may have landed: adopt only an exact match.
                 match self.cluster.get(&devbox_name).await {
                     Ok(Some(existing))
-                        if self.is_ours(&existing, &request.lease_id, &request.slug) =>
+                        if self.is_ours(&existing, request.lease_id.as_str(), &request.slug) =>
                     {
                         existing
                     }
@@ -145,7 +147,7 @@ impl Session {
         match self.prepare(&created).await {
             Ok(lease) => Ok(lease),
             Err(error) => {
-                self.rollback(&devbox_name, &request.lease_id).await;
+                self.rollback(&devbox_name, request.lease_id.as_str()).await;
                 Err(error)
             }
         }

@@ -49,7 +49,7 @@ impl Setup {
 
 fn request(lease_id: &str, slug: &str, ttl_secs: i64) -> AcquireRequest {
     AcquireRequest {
-        lease_id: lease_id.into(),
+        lease_id: crabbox_core::LeaseId::parse(lease_id).expect("a canonical lease id"),
         slug: slug.into(),
         public_key: String::new(),
         ttl_secs,

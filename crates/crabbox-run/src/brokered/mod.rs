@@ -148,7 +148,7 @@ impl Provider for BrokeredProvider {
     async fn acquire(&self, request: &AcquireRequest) -> Result<Lease, ProviderError> {
         let attempt = Self::create_attempt_id();
         let body = CreateLeaseRequest {
-            lease_id: request.lease_id.clone(),
+            lease_id: request.lease_id.to_string(),
             create_attempt_id: attempt.clone(),
             slug: request.slug.clone(),
             provider: self.name().to_string(),
@@ -165,7 +165,7 @@ impl Provider for BrokeredProvider {
         let created = tokio::select! {
             result = self.create_replaying(&body) => result,
             _ = self.interrupted() => {
-                return Err(self.cancel_create(&request.lease_id, &attempt).await);
+                return Err(self.cancel_create(request.lease_id.as_str(), &attempt).await);
             }
         };
         let record = match created {
@@ -174,7 +174,8 @@ impl Provider for BrokeredProvider {
                 // Still no answer: cancel, so a create that lands late leaves nothing.
                 let canceled = tokio::time::timeout(
                     CANCEL_CREATE_TIMEOUT,
-                    self.client.cancel_create(&request.lease_id, &attempt),
+                    self.client
+                        .cancel_create(request.lease_id.as_str(), &attempt),
                 )
                 .await;
                 let outcome = if matches!(canceled, Ok(Ok(_))) {
@@ -190,11 +191,11 @@ impl Provider for BrokeredProvider {
                     ),
                 });
             }
-            Err(error) => return Err(provider_error(error, &request.lease_id)),
+            Err(error) => return Err(provider_error(error, request.lease_id.as_str())),
         };
         tokio::select! {
             result = self.until_active(record) => result,
-            _ = self.interrupted() => Err(self.cancel_create(&request.lease_id, &attempt).await),
+            _ = self.interrupted() => Err(self.cancel_create(request.lease_id.as_str(), &attempt).await),
         }
     }
 

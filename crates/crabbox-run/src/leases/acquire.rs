@@ -76,7 +76,7 @@ pub async fn acquire(
         taken.iter().any(|slug| slug == candidate)
     })?;
     let mut request = AcquireRequest {
-        lease_id: lease_id.to_string(),
+        lease_id: lease_id.clone(),
         slug,
         public_key: String::new(),
         ttl_secs: ttl,
