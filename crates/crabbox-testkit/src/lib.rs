@@ -34,5 +34,11 @@ pub fn matching_processes(needle: &str) -> Vec<u32> {
 
 /// Polls `condition` for up to `seconds`; true as soon as it holds.
 pub fn eventually(seconds: u64, condition: impl FnMut() -> bool) -> bool {
-    crabbox_core::process::wait_until(std::time::Duration::from_secs(seconds), condition)
+    // Conditions here often start a `crabbox` process per check; every 50 ms keeps
+    // that from crowding out the command under test on a loaded machine.
+    crabbox_core::process::wait_until_every(
+        std::time::Duration::from_secs(seconds),
+        std::time::Duration::from_millis(50),
+        condition,
+    )
 }

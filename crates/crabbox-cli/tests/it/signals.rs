@@ -218,7 +218,7 @@ fn cleanup_removes_what_a_killed_create_left() {
 fn a_run_whose_cli_was_killed_shows_as_lost_in_history() {
     let sandbox = common::sandbox();
     let mut child = sandbox
-        .command(&["run", "--", "sleep", "47"])
+        .command(&["run", "--", "sleep", "47.93"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -232,7 +232,7 @@ fn a_run_whose_cli_was_killed_shows_as_lost_in_history() {
     assert!(
         eventually(30, || running(&sandbox)
             .is_some_and(|(state, _)| state == "running")
-            && crabbox_testkit::process_running("sleep 47")),
+            && crabbox_testkit::process_running("sleep 47.93")),
         "the run never showed as running"
     );
     child.kill().unwrap();

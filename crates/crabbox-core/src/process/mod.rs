@@ -11,4 +11,6 @@ pub use mark::{start_ticks, ProcessMark};
 pub use table::{
     command_line, family_of, has_exited, is_alive_with, matching_processes, snapshot, ProcessInfo,
 };
-pub use wait::{wait_for_exit, wait_for_exit_async, wait_until, wait_until_async};
+pub use wait::{
+    wait_for_exit, wait_for_exit_async, wait_until, wait_until_async, wait_until_every,
+};

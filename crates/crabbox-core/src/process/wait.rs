@@ -11,7 +11,17 @@ use super::group::all_exited;
 const POLL_EVERY: Duration = Duration::from_millis(10);
 
 /// Checks `condition` until it holds or `timeout` passes; whether it held.
-pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+pub fn wait_until(timeout: Duration, condition: impl FnMut() -> bool) -> bool {
+    wait_until_every(timeout, POLL_EVERY, condition)
+}
+
+/// [`wait_until`] with its own interval, for conditions that are costly to
+/// check (one that starts a process, say).
+pub fn wait_until_every(
+    timeout: Duration,
+    interval: Duration,
+    mut condition: impl FnMut() -> bool,
+) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
         if condition() {
@@ -20,7 +30,7 @@ pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> boo
         if Instant::now() >= deadline {
             return false;
         }
-        std::thread::sleep(POLL_EVERY);
+        std::thread::sleep(interval);
     }
 }
 

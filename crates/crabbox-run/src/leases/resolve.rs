@@ -97,7 +97,7 @@ fn explicit_provider(config: &Config) -> CliResult<Option<String>> {
     Ok(config
         .source("provider")
         .filter(|source| !matches!(source, crabbox_config::Source::Default))
-        .and(config.str("provider"))
+        .and(config.settings().provider.as_deref())
         .map(|name| crabbox_providers::canonical_name(name).map(str::to_string))
         .transpose()?)
 }
