@@ -78,18 +78,23 @@ impl SshdConfig {
 
     /// Writes the config to `path`, readable by its owner only.
     pub fn write(&self, path: &Path) -> Result<(), SshdError> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let failed = |error| SshdError::io(format!("write {}", path.display()), error);
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(failed)?;
-        file.write_all(self.render().as_bytes()).map_err(failed)
+        write_private(path, &self.render())
     }
+}
+
+/// Writes `text` to `path`, readable by this user only (0600).
+pub fn write_private(path: &Path, text: &str) -> Result<(), SshdError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let failed = |error| SshdError::io(format!("write {}", path.display()), error);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(failed)?;
+    file.write_all(text.as_bytes()).map_err(failed)
 }
 
 #[cfg(test)]

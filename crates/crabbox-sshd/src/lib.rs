@@ -7,7 +7,7 @@ mod config;
 mod error;
 mod launch;
 
-pub use config::SshdConfig;
+pub use config::{write_private, SshdConfig};
 pub use error::SshdError;
 pub use launch::{
     clean_environment, find_sshd, free_port, read_pid, start_daemon, start_foreground, Launch, Sshd,

@@ -82,18 +82,9 @@ pub fn write_config(
         .map_err(|error| sshd_error(error, &files.config()))
 }
 
+/// Writes `text` to `path`, readable by this user only (0600).
 pub fn write_private(path: &Path, text: &str) -> Result<(), ProviderError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let failed = |error| ProviderError::io(format!("write {}", path.display()), error);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(failed)?;
-    file.write_all(text.as_bytes()).map_err(failed)
+    crabbox_sshd::write_private(path, text).map_err(|error| sshd_error(error, path))
 }
 
 /// A free loopback port. Another process could take it before sshd binds; `start`
