@@ -53,11 +53,12 @@ pub async fn connect(app: &mut App, args: LeaseArgs) -> CliResult<ExitStatus> {
         .provider
         .touch(&lease.id, Some(LeaseState::Running), None)
         .await;
+    let printer = app.printer;
     let heartbeat = leases::spawn_heartbeats(
         resolved.provider.clone(),
         resolved.coordinator.clone(),
         lease,
-        app.printer,
+        move |warning| printer.warn(warning),
     );
     let mut command = tokio::process::Command::new(connection.ssh_program());
     command.args(target.base_args(connection.port, Budget::Default));

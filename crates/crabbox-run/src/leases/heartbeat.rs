@@ -10,8 +10,6 @@ use crabbox_client::{Client, ControlError, ControlSocket};
 use crabbox_proto::wire::HeartbeatRequest;
 use crabbox_providers::{Lease, Provider};
 
-use crate::printer::Printer;
-
 /// One heartbeat attempt (socket or HTTP) gives up after this long.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
 /// The interval when the idle timeout is unknown.
@@ -98,12 +96,12 @@ impl BrokeredHeartbeat {
 
 /// Beats every `heartbeat_interval` until the handle is aborted: through the
 /// coordinator when it brokers the lease, else by touching it via its provider.
-/// Failures are warnings; the command goes on.
+/// Failures go to `on_failure` as warnings; the command goes on.
 pub fn spawn_heartbeats(
     provider: Arc<dyn Provider>,
     coordinator: Option<Client>,
     lease: &Lease,
-    printer: Printer,
+    on_failure: impl Fn(String) + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
     let interval = heartbeat_interval(lease.idle_timeout_secs);
     let lease_id = lease.id.clone();
@@ -114,7 +112,7 @@ pub fn spawn_heartbeats(
                 loop {
                     tokio::time::sleep(interval).await;
                     if let Err(error) = heartbeat.beat().await {
-                        printer.warn(format!("heartbeat failed for {lease_id}: {error}"));
+                        on_failure(format!("heartbeat failed for {lease_id}: {error}"));
                     }
                 }
             })
@@ -123,7 +121,7 @@ pub fn spawn_heartbeats(
             loop {
                 tokio::time::sleep(interval).await;
                 if let Err(error) = provider.touch(&lease_id, None, None).await {
-                    printer.warn(format!("heartbeat failed for {lease_id}: {error}"));
+                    on_failure(format!("heartbeat failed for {lease_id}: {error}"));
                 }
             }
         }),

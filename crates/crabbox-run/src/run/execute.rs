@@ -251,7 +251,7 @@ impl Session<'_> {
             self.handle.provider.clone(),
             self.handle.coordinator.clone(),
             &self.handle.lease,
-            self.app.printer,
+            self.reporters.background_warnings(),
         );
         self.reporters.emit(RunEvent::CommandStarted {
             host: &self.handle.lease.host,

@@ -19,6 +19,7 @@ pub enum HumanMode {
     Warmup,
 }
 
+#[derive(Debug, Clone, Copy)]
 pub struct HumanReporter {
     pub printer: Printer,
     pub mode: HumanMode,

@@ -78,6 +78,13 @@ impl Reporters {
         self.human.on_event(&event, &self.facts);
     }
 
+    /// Where a background task (the heartbeat) reports a warning without
+    /// holding the reporters: shown as a `Warning` event is; not recorded.
+    pub fn background_warnings(&self) -> impl Fn(String) + Send + 'static {
+        let human = self.human;
+        move |message| human.on_event(&RunEvent::Warning(message), &RunFacts::default())
+    }
+
     /// The last event: stores the outcome, sends the coordinator its finish (and
     /// waits for it, bounded), then prints the timing document and the verdict.
     pub async fn finish(&mut self, status: RunStatus, exit: Option<i32>, exit_code: i32) {
