@@ -9,7 +9,7 @@ use crate::common::*;
 
 /// A server, and the directory and database it uses: keep them until the
 /// server is gone (a PostgreSQL database is dropped with its handle).
-async fn start(backend: &str) -> ((tempfile::TempDir, TestDatabase), Running) {
+async fn start(backend: &str) -> ((TestDir, TestDatabase), Running) {
     let dir = temp_dir();
     let database = database_url(backend, dir.path()).await;
     let server = Running::start_default(&database, dir.path()).await;

@@ -271,11 +271,35 @@ pub fn public_key(dir: &Path) -> String {
         .to_string()
 }
 
-pub fn temp_dir() -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix("cbx-coord-")
-        .tempdir()
-        .unwrap()
+/// A scratch directory for one test. Processes started under it (the sshd of a
+/// local lease the test never released) are killed before it is removed, so
+/// no test leaves a process behind.
+pub struct TestDir(tempfile::TempDir);
+
+impl TestDir {
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let marker = self.0.path().display().to_string();
+        crabbox_core::process::kill_all_until_gone(|| {
+            crabbox_core::process::matching_processes(&marker)
+                .into_iter()
+                .collect()
+        });
+    }
+}
+
+pub fn temp_dir() -> TestDir {
+    TestDir(
+        tempfile::Builder::new()
+            .prefix("cbx-coord-")
+            .tempdir()
+            .unwrap(),
+    )
 }
 
 /// Lease directories the local provider holds under `state`.
