@@ -179,7 +179,7 @@ impl App {
     /// once on stderr when `announce` is set). With a coordinator configured, a
     /// brokerable provider goes through it; others (`ssh`) stay direct.
     pub fn provider(&self, config: &Config, announce: bool) -> CliResult<Selected> {
-        let settings = provider_settings(&self.paths, config);
+        let settings = ProviderSettings::from_config(&self.paths, config);
         let (direct, source) = match &config.settings().provider {
             Some(name) => (
                 crabbox_providers::create(name, &settings)?,
@@ -293,9 +293,4 @@ pub fn same_provider(left: &str, right: &str) -> bool {
             .unwrap_or_else(|_| name.trim().to_ascii_lowercase())
     };
     canonical(left) == canonical(right)
-}
-
-/// What providers read from configuration.
-pub fn provider_settings(paths: &Paths, config: &Config) -> ProviderSettings {
-    ProviderSettings::from_config(paths, config)
 }

@@ -61,20 +61,13 @@ pub async fn warmup(
         created: true,
         took: leased_in,
     });
-    let host = handle.lease.host.clone();
     let ready = async {
         if let Some(signal) = cancel.reason() {
             return Err(interrupted(signal));
         }
         handle.claim(app, &repo_root, options.reclaim)?;
-        let mut on_progress = |progress: &crabbox_ssh::ReadinessEvent| {
-            reporters.emit(RunEvent::Readiness {
-                host: &host,
-                progress,
-            })
-        };
         tokio::select! {
-            result = handle.connect(app, &mut on_progress) => result,
+            result = crate::engine::await_ssh(app, &handle, &mut reporters) => result,
             signal = cancel.cancelled() => Err(interrupted(signal)),
         }
     };

@@ -25,7 +25,7 @@ pub async fn stop(app: &mut App, args: LeaseArgs) -> CliResult<ExitStatus> {
             // reached for that provider (a claim of another provider stays).
             let provider = leases::selected_provider_name(app, &config, &value);
             // A lease claimed under other settings of its provider is not "gone".
-            let settings = crate::context::provider_settings(&app.paths, &config);
+            let settings = crabbox_providers::ProviderSettings::from_config(&app.paths, &config);
             let elsewhere = app.claims.find(&value).iter().any(|claim| {
                 crabbox_providers::create(&claim.provider, &settings)
                     .is_ok_and(|own| leases::other_scope(claim, own.as_ref()).is_some())

@@ -33,9 +33,8 @@ pub struct RunFacts {
     pub exit_code: i32,
     pub workdir: String,
     pub stop_command: String,
-    pub idle_timeout: String,
-    /// The idle timeout as the summary prints it (`-` when unknown).
-    pub idle_timeout_text: String,
+    /// The lease's idle timeout; negative when the provider does not know it.
+    pub idle_timeout_secs: i64,
     pub lease_stopped: bool,
 }
 
@@ -56,11 +55,8 @@ impl RunFacts {
                 self.slug = lease.slug.clone();
                 self.server_type = lease.server_type.clone();
                 self.stop_command = crate::leases::stop_command(lease);
-                self.idle_timeout_text = crate::leases::seconds_text(lease.idle_timeout_secs);
                 self.lease_ms = ms(*took);
-                self.idle_timeout = crabbox_core::format_duration(Duration::from_secs(
-                    lease.idle_timeout_secs.max(0) as u64,
-                ));
+                self.idle_timeout_secs = lease.idle_timeout_secs;
             }
             RunEvent::Connected { workdir, took, .. } => {
                 self.bootstrap_ms = ms(*took);
@@ -124,7 +120,9 @@ impl RunFacts {
             "runStatus": run_status,
             "workdir": self.workdir,
             "stopCommand": self.stop_command,
-            "idleTimeout": self.idle_timeout,
+            "idleTimeout": crabbox_core::format_duration(Duration::from_secs(
+                self.idle_timeout_secs.max(0) as u64
+            )),
             "leaseStopped": self.lease_stopped,
         })
     }

@@ -4,7 +4,9 @@
 
 pub mod event;
 pub mod facts;
+pub mod readiness;
 pub mod reporter;
 
 pub use event::{RunEvent, RunStatus};
+pub use readiness::await_ssh;
 pub use reporter::{HumanMode, HumanReporter, Reporters, RunPlan};

@@ -117,7 +117,7 @@ pub async fn resolve_as(
     };
     let provider = crabbox_providers::create(
         &provider_name,
-        &crate::context::provider_settings(&app.paths, config),
+        &crabbox_providers::ProviderSettings::from_config(&app.paths, config),
     )?;
     // A claim remembers how its lease was made; without one, a configured
     // coordinator brokers every provider it can.

@@ -41,18 +41,8 @@ impl Session<'_> {
 
     pub(super) async fn execute(&mut self) -> Outcome {
         let phase = Instant::now();
-        let host = self.handle.lease.host.clone();
-        self.reporters
-            .emit(RunEvent::ReadinessStarted { host: &host });
-        let reporters = &mut self.reporters;
-        let mut on_progress = |progress: &crabbox_ssh::ReadinessEvent| {
-            reporters.emit(RunEvent::Readiness {
-                host: &host,
-                progress,
-            })
-        };
         let connection = tokio::select! {
-            result = self.handle.connect(self.app, &mut on_progress) => match result {
+            result = crate::engine::await_ssh(self.app, &self.handle, &mut self.reporters) => match result {
                 Ok(connection) => connection,
                 Err(error) => return Outcome::Failed(error),
             },

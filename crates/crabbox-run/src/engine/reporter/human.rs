@@ -169,7 +169,7 @@ impl HumanReporter {
             facts.server_type,
             facts.workdir,
             facts.stop_command,
-            facts.idle_timeout_text,
+            leases::seconds_text(facts.idle_timeout_secs),
         ));
     }
 }
